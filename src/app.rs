@@ -1,0 +1,119 @@
+//! The application: shared state, the router of every module, the layers around it,
+//! and `serve`.
+
+use std::sync::Arc;
+
+use axum::extract::{FromRef, Request, State};
+use axum::http::{header, HeaderName, HeaderValue, Method, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::Router;
+use tower_http::cors::{AllowOrigin, CorsLayer};
+
+use crate::auth::crypto::Keys;
+use crate::auth::password::Hasher;
+use crate::config::Settings;
+use crate::db::Db;
+use crate::error::ApiError;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub db: Db,
+    pub settings: Arc<Settings>,
+    pub keys: Arc<Keys>,
+    pub hasher: Hasher,
+}
+
+impl FromRef<AppState> for Db {
+    fn from_ref(state: &AppState) -> Self {
+        state.db.clone()
+    }
+}
+
+impl AppState {
+    pub fn new(settings: Settings, db: Db) -> Self {
+        let keys = Arc::new(Keys::derive(&settings.secret_key));
+        let hasher = Hasher::new(settings.argon2_memory_kib, settings.argon2_iterations);
+        Self { db, settings: Arc::new(settings), keys, hasher }
+    }
+}
+
+/// Every route of every module. A new domain adds one `.merge(...)` here.
+pub fn router(state: AppState) -> Router {
+    let settings = state.settings.clone();
+    Router::new()
+        .merge(crate::auth::router())
+        .merge(crate::domains::messages::router())
+        .merge(crate::domains::tasks::router())
+        .merge(crate::domains::blog::router())
+        .merge(crate::domains::music::router())
+        .fallback(|| async { ApiError::RouteNotFound })
+        .layer(middleware::from_fn(method_not_allowed))
+        .layer(axum::extract::DefaultBodyLimit::max(settings.body_limit))
+        .layer(middleware::from_fn_with_state(state.clone(), body_limit))
+        .layer(cors(&settings))
+        .with_state(state)
+}
+
+/// DRF's 405 body, with the `Allow` header axum already set.
+async fn method_not_allowed(req: Request, next: Next) -> Response {
+    let method = req.method().clone();
+    let response = next.run(req).await;
+    if response.status() != StatusCode::METHOD_NOT_ALLOWED || response.headers().contains_key(header::CONTENT_TYPE) {
+        return response;
+    }
+    let allow = response.headers().get(header::ALLOW).cloned();
+    let mut replaced = ApiError::MethodNotAllowed(method).into_response();
+    if let Some(allow) = allow {
+        replaced.headers_mut().insert(header::ALLOW, allow);
+    }
+    replaced
+}
+
+/// A declared body over the limit is refused before anything reads it.
+async fn body_limit(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|len| len > state.settings.body_limit) {
+        let mut response = ApiError::PayloadTooLarge.into_response();
+        // the unread body makes the connection unusable
+        response.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("close"));
+        return response;
+    }
+    next.run(req).await
+}
+
+fn cors(settings: &Settings) -> CorsLayer {
+    let origins: Vec<HeaderValue> =
+        settings.cors_allowed_origins.iter().filter_map(|o| HeaderValue::from_str(o).ok()).collect();
+    CorsLayer::new()
+        .allow_origin(AllowOrigin::list(origins))
+        .allow_credentials(settings.cors_allow_credentials)
+        .allow_methods([Method::DELETE, Method::GET, Method::OPTIONS, Method::PATCH, Method::POST, Method::PUT])
+        .allow_headers([
+            header::ACCEPT,
+            header::AUTHORIZATION,
+            header::CONTENT_TYPE,
+            header::USER_AGENT,
+            HeaderName::from_static("x-csrftoken"),
+            HeaderName::from_static("x-requested-with"),
+            HeaderName::from_static("last-event-id"),
+        ])
+        .expose_headers([HeaderName::from_static("x-total-count"), header::LINK])
+        .max_age(std::time::Duration::from_secs(86400))
+}
+
+/// Serves until `shutdown` completes.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let app = router(state);
+    axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>())
+        .with_graceful_shutdown(shutdown)
+        .await
+}

@@ -1,0 +1,252 @@
+//! Who is calling: Bearer JWT, then DRF `Token`, then the session cookie (with CSRF
+//! on unsafe methods), in that order, as DRF's authentication classes run. A
+//! handler's signature states its permission with `CurrentUser`, `MaybeUser` or
+//! `Staff`.
+
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, FromRequestParts};
+use axum::http::request::Parts;
+use axum::http::{header, HeaderMap};
+use serde_json::json;
+
+use crate::app::AppState;
+use crate::auth::jwt::{self, Kind, TokenError};
+use crate::auth::logins::{self, Client};
+use crate::auth::users::User;
+use crate::auth::{csrf, tokens};
+use crate::error::ApiError;
+
+pub const SESSION_COOKIE: &str = "sessionid";
+
+/// How the caller proved who they are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Via {
+    /// A JWT access token, with the login it belongs to when Hearth issued it.
+    Jwt { login: Option<i64> },
+    Token,
+    Session { login: i64 },
+}
+
+#[derive(Debug, Clone)]
+pub struct Auth {
+    pub user: User,
+    pub via: Via,
+}
+
+impl Auth {
+    pub fn login_id(&self) -> Option<i64> {
+        match self.via {
+            Via::Jwt { login } => login,
+            Via::Session { login } => Some(login),
+            Via::Token => None,
+        }
+    }
+}
+
+/// The authenticated caller; anonymous is 401.
+#[derive(Debug, Clone)]
+pub struct CurrentUser(pub Auth);
+
+/// The caller if any credentials were sent; bad credentials are still 401.
+#[derive(Debug, Clone)]
+pub struct MaybeUser(pub Option<Auth>);
+
+/// A staff caller: anonymous is 401, anyone else 403.
+#[derive(Debug, Clone)]
+pub struct Staff(pub Auth);
+
+impl std::ops::Deref for CurrentUser {
+    type Target = User;
+    fn deref(&self) -> &User {
+        &self.0.user
+    }
+}
+
+impl std::ops::Deref for Staff {
+    type Target = User;
+    fn deref(&self) -> &User {
+        &self.0.user
+    }
+}
+
+impl MaybeUser {
+    pub fn user(&self) -> Option<&User> {
+        self.0.as_ref().map(|a| &a.user)
+    }
+
+    /// The caller, or 401 (for a write on a read-anyone route).
+    pub fn require(&self) -> Result<&User, ApiError> {
+        self.user().ok_or(ApiError::NotAuthenticated)
+    }
+
+    /// A staff caller, or 401/403.
+    pub fn require_staff(&self) -> Result<&User, ApiError> {
+        let user = self.require()?;
+        if user.is_staff {
+            Ok(user)
+        } else {
+            Err(ApiError::PermissionDenied)
+        }
+    }
+}
+
+impl FromRequestParts<AppState> for MaybeUser {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        if let Some(cached) = parts.extensions.get::<MaybeUser>() {
+            return Ok(cached.clone());
+        }
+        let found = MaybeUser(authenticate(parts, state).await?);
+        parts.extensions.insert(found.clone());
+        Ok(found)
+    }
+}
+
+impl FromRequestParts<AppState> for CurrentUser {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let MaybeUser(auth) = MaybeUser::from_request_parts(parts, state).await?;
+        auth.map(CurrentUser).ok_or(ApiError::NotAuthenticated)
+    }
+}
+
+impl FromRequestParts<AppState> for Staff {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let CurrentUser(auth) = CurrentUser::from_request_parts(parts, state).await?;
+        if auth.user.is_staff {
+            Ok(Staff(auth))
+        } else {
+            Err(ApiError::PermissionDenied)
+        }
+    }
+}
+
+fn token_not_valid(error: TokenError) -> ApiError {
+    ApiError::AuthFailed(json!({
+        "detail": "Given token not valid for any token type",
+        "code": "token_not_valid",
+        "messages": [{"token_class": "AccessToken", "token_type": "access", "message": error.to_string()}],
+    }))
+}
+
+fn detail(text: &str) -> ApiError {
+    ApiError::AuthFailed(json!({ "detail": text }))
+}
+
+/// The request's client address: the socket's, or the last hop of
+/// `X-Forwarded-For` when the socket is a trusted proxy.
+pub fn client_addr(parts_headers: &HeaderMap, socket: Option<SocketAddr>, trusted: &[String]) -> String {
+    let peer = socket.map(|s| s.ip().to_string()).unwrap_or_default();
+    if trusted.iter().any(|p| *p == peer) {
+        if let Some(forwarded) = parts_headers.get("x-forwarded-for").and_then(|v| v.to_str().ok()) {
+            if let Some(last) = forwarded.split(',').map(str::trim).rfind(|s| !s.is_empty()) {
+                return last.to_owned();
+            }
+        }
+    }
+    peer
+}
+
+pub fn client(parts: &Parts, state: &AppState) -> Client {
+    let socket = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0);
+    Client {
+        addr: client_addr(&parts.headers, socket, &state.settings.trusted_proxies),
+        user_agent: parts
+            .headers
+            .get(header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned(),
+    }
+}
+
+/// Whether the request came over HTTPS (directly, or from a trusted proxy).
+pub fn is_secure(parts: &Parts, state: &AppState) -> bool {
+    let socket = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip().to_string());
+    socket.is_some_and(|peer| state.settings.trusted_proxies.contains(&peer))
+        && parts.headers.get("x-forwarded-proto").and_then(|v| v.to_str().ok()) == Some("https")
+}
+
+async fn authenticate(parts: &Parts, state: &AppState) -> Result<Option<Auth>, ApiError> {
+    let authorization = parts.headers.get(header::AUTHORIZATION).map(|v| v.to_str().unwrap_or_default());
+    if let Some(value) = authorization {
+        let mut words = value.split(' ').filter(|w| !w.is_empty());
+        match words.next() {
+            Some("Bearer") => {
+                let (Some(token), None) = (words.next(), words.next()) else {
+                    return Err(ApiError::AuthFailed(json!({
+                        "detail": "Authorization header must contain two space-delimited values",
+                        "code": "bad_authorization_header",
+                    })));
+                };
+                return bearer(state, token).await.map(Some);
+            }
+            Some("Token") => {
+                let key = match (words.next(), words.next()) {
+                    (None, _) => return Err(detail("Invalid token header. No credentials provided.")),
+                    (Some(_), Some(_)) => {
+                        return Err(detail("Invalid token header. Token string should not contain spaces."))
+                    }
+                    (Some(key), None) => key.to_owned(),
+                };
+                return drf_token(state, key).await.map(Some);
+            }
+            _ => {}
+        }
+    }
+    session(parts, state).await
+}
+
+async fn bearer(state: &AppState, token: &str) -> Result<Auth, ApiError> {
+    let claims = jwt::decode(&state.keys, token, Kind::Access).map_err(token_not_valid)?;
+    let user_id = claims.user_id().ok_or_else(|| token_not_valid(TokenError::Invalid))?;
+    let login = claims.login;
+    let found = state.db.run(move |conn| logins::user_with_login(conn, user_id, login)).await?;
+    let Some((user, live)) = found else {
+        return Err(ApiError::AuthFailed(json!({"detail": "User not found", "code": "user_not_found"})));
+    };
+    if !user.is_active {
+        return Err(ApiError::AuthFailed(json!({"detail": "User is inactive", "code": "user_inactive"})));
+    }
+    // a logout-all, password change or ended login invalidates its access tokens at once
+    if claims.ver.unwrap_or(0) != user.auth_version || !live {
+        return Err(token_not_valid(TokenError::Invalid));
+    }
+    Ok(Auth { user, via: Via::Jwt { login } })
+}
+
+async fn drf_token(state: &AppState, key: String) -> Result<Auth, ApiError> {
+    let hash = state.keys.lookup_hash(&key);
+    let user = state.db.run(move |conn| tokens::user_by_key_hash(conn, &hash)).await?;
+    match user {
+        None => Err(detail("Invalid token.")),
+        Some(user) if !user.is_active => Err(detail("User inactive or deleted.")),
+        Some(user) => Ok(Auth { user, via: Via::Token }),
+    }
+}
+
+async fn session(parts: &Parts, state: &AppState) -> Result<Option<Auth>, ApiError> {
+    let Some(key) = csrf::cookie_value(&parts.headers, SESSION_COOKIE) else { return Ok(None) };
+    let hash = state.keys.lookup_hash(&key);
+    let found = state.db.run(move |conn| logins::session_user(conn, &hash)).await?;
+    let Some((login, user)) = found else { return Ok(None) };
+    if !user.is_active {
+        return Ok(None);
+    }
+    // DRF's SessionAuthentication enforces CSRF only for a session-authenticated user
+    if !csrf::is_safe(&parts.method) {
+        let form_token = parts.extensions.get::<FormCsrfToken>().map(|t| t.0.as_str());
+        csrf::check(&state.settings, &parts.headers, is_secure(parts, state), form_token)?;
+    }
+    Ok(Some(Auth { user, via: Via::Session { login: login.id } }))
+}
+
+/// A form body's `csrfmiddlewaretoken`, put in the extensions by routes that read
+/// form bodies before authenticating (the admin site).
+#[derive(Debug, Clone)]
+pub struct FormCsrfToken(pub String);

@@ -1,0 +1,242 @@
+//! The database: one Diesel connection type over SQLite and PostgreSQL, an r2d2 pool,
+//! embedded migrations, and `Db::run`, which does a request's database work in one
+//! hop off the async threads.
+
+use std::time::Duration;
+
+use anyhow::Context as _;
+use diesel::connection::SimpleConnection;
+use diesel::r2d2::{self, ManageConnection, Pool, PooledConnection};
+use diesel::result::{DatabaseErrorKind, Error as DieselError};
+use diesel::{Connection, PgConnection, SqliteConnection};
+use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
+
+use crate::error::ApiError;
+
+/// Both backends behind one type, so every typed query is written once.
+#[derive(diesel::MultiConnection)]
+pub enum Conn {
+    Pg(PgConnection),
+    Sqlite(SqliteConnection),
+}
+
+const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
+const PG_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
+
+/// Any key will do, as long as every Hearth instance uses the same one.
+const MIGRATION_LOCK_KEY: i64 = 0x4845_4152_5448;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// Where the data lives, parsed from `DATABASE_URL`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Target {
+    Sqlite(String),
+    Postgres(String),
+}
+
+impl Target {
+    /// `sqlite://hearth.db` (relative), `sqlite:///abs/path.db`, `postgres://...`.
+    pub fn parse(url: &str) -> anyhow::Result<Self> {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            return Ok(Self::Postgres(url.to_owned()));
+        }
+        let path = url
+            .strip_prefix("sqlite://")
+            .or_else(|| url.strip_prefix("sqlite:"))
+            .with_context(|| format!("DATABASE_URL must start with sqlite:// or postgres:// (got {})", redact(url)))?;
+        anyhow::ensure!(!path.is_empty(), "DATABASE_URL names no SQLite file");
+        Ok(Self::Sqlite(path.to_owned()))
+    }
+
+    pub fn backend(&self) -> Backend {
+        match self {
+            Self::Sqlite(_) => Backend::Sqlite,
+            Self::Postgres(_) => Backend::Postgres,
+        }
+    }
+}
+
+/// The URL with any password replaced, for logs and errors.
+pub fn redact(url: &str) -> String {
+    if let Some((scheme, rest)) = url.split_once("://") {
+        if let Some((creds, host)) = rest.split_once('@') {
+            if let Some((user, _)) = creds.split_once(':') {
+                return format!("{scheme}://{user}:***@{host}");
+            }
+        }
+    }
+    url.to_owned()
+}
+
+/// Opens connections of the right variant and says why when it cannot (Diesel's
+/// derived `establish` tries each variant and keeps none of their errors).
+#[derive(Debug)]
+pub struct Manager {
+    target: Target,
+}
+
+impl ManageConnection for Manager {
+    type Connection = Conn;
+    type Error = r2d2::Error;
+
+    fn connect(&self) -> Result<Conn, r2d2::Error> {
+        match &self.target {
+            Target::Postgres(url) => PgConnection::establish(url).map(Conn::Pg).map_err(r2d2::Error::ConnectionError),
+            Target::Sqlite(path) => {
+                let mut conn = SqliteConnection::establish(path).map_err(r2d2::Error::ConnectionError)?;
+                conn.batch_execute(
+                    "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON; \
+                     PRAGMA busy_timeout=5000;",
+                )
+                .map_err(r2d2::Error::QueryError)?;
+                Ok(Conn::Sqlite(conn))
+            }
+        }
+    }
+
+    fn is_valid(&self, conn: &mut Conn) -> Result<(), r2d2::Error> {
+        conn.batch_execute("SELECT 1").map_err(r2d2::Error::QueryError)
+    }
+
+    fn has_broken(&self, _conn: &mut Conn) -> bool {
+        false
+    }
+}
+
+#[derive(Clone)]
+pub struct Db {
+    pool: Pool<Manager>,
+    backend: Backend,
+}
+
+impl std::fmt::Debug for Db {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Db").field("backend", &self.backend).finish_non_exhaustive()
+    }
+}
+
+impl Db {
+    /// A pool of `size` connections; fails at once when the database is unreachable.
+    pub fn connect(url: &str, size: u32) -> anyhow::Result<Self> {
+        let target = Target::parse(url)?;
+        let backend = target.backend();
+        let pool = Pool::builder()
+            .max_size(size)
+            .min_idle(Some(1))
+            .connection_timeout(Duration::from_secs(5))
+            // r2d2's check-out ping costs a round trip per request; a broken
+            // connection is found by the query itself and replaced.
+            .test_on_check_out(false)
+            .build(Manager { target })
+            .with_context(|| format!("cannot open the database at {}", redact(url)))?;
+        Ok(Self { pool, backend })
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// A pooled connection for blocking code (the command line, migrations).
+    pub fn get(&self) -> Result<PooledConnection<Manager>, ApiError> {
+        self.pool.get().map_err(|e| ApiError::Unavailable(e.into()))
+    }
+
+    /// Connections in use and idle, for metrics.
+    pub fn pool_state(&self) -> (u32, u32) {
+        let state = self.pool.state();
+        (state.connections - state.idle_connections, state.idle_connections)
+    }
+
+    /// Runs `work` on a pooled connection on the blocking pool: one hop per request.
+    pub async fn run<R, F>(&self, work: F) -> Result<R, ApiError>
+    where
+        R: Send + 'static,
+        F: FnOnce(&mut Conn) -> Result<R, ApiError> + Send + 'static,
+    {
+        let db = self.clone();
+        let span = tracing::Span::current();
+        tokio::task::spawn_blocking(move || {
+            let _entered = span.enter();
+            let mut conn = db.get()?;
+            work(&mut conn)
+        })
+        .await
+        .map_err(|e| ApiError::Internal(anyhow::anyhow!("database task failed: {e}")))?
+    }
+
+    /// Applies pending migrations. On PostgreSQL an advisory lock makes instances
+    /// that start together take turns; the second finds nothing left to do.
+    pub fn migrate(&self) -> anyhow::Result<usize> {
+        let mut conn = self.pool.get().context("cannot reach the database")?;
+        let applied = match &mut *conn {
+            Conn::Sqlite(c) => c.run_pending_migrations(SQLITE_MIGRATIONS).map_err(|e| anyhow::anyhow!(e))?.len(),
+            Conn::Pg(c) => {
+                c.batch_execute(&format!("SELECT pg_advisory_lock({MIGRATION_LOCK_KEY})"))?;
+                let result = c.run_pending_migrations(PG_MIGRATIONS).map(|v| v.len()).map_err(|e| anyhow::anyhow!(e));
+                c.batch_execute(&format!("SELECT pg_advisory_unlock({MIGRATION_LOCK_KEY})"))?;
+                result?
+            }
+        };
+        Ok(applied)
+    }
+
+    /// True when no migration is pending (for `/readyz`).
+    pub fn is_migrated(&self) -> anyhow::Result<bool> {
+        let mut conn = self.pool.get().context("cannot reach the database")?;
+        let pending = match &mut *conn {
+            Conn::Sqlite(c) => c.pending_migrations(SQLITE_MIGRATIONS).map_err(|e| anyhow::anyhow!(e))?.len(),
+            Conn::Pg(c) => c.pending_migrations(PG_MIGRATIONS).map_err(|e| anyhow::anyhow!(e))?.len(),
+        };
+        Ok(pending == 0)
+    }
+}
+
+/// Tells a unique-constraint violation apart, on either backend.
+pub trait DieselErrorExt {
+    fn is_unique_violation(&self) -> bool;
+}
+
+impl DieselErrorExt for DieselError {
+    fn is_unique_violation(&self) -> bool {
+        matches!(self, DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _))
+    }
+}
+
+/// `DieselError::NotFound` as `None`, any other error kept.
+pub trait OptionalExt<T> {
+    fn found(self) -> Result<Option<T>, ApiError>;
+}
+
+impl<T> OptionalExt<T> for Result<T, DieselError> {
+    fn found(self) -> Result<Option<T>, ApiError> {
+        match self {
+            Ok(v) => Ok(Some(v)),
+            Err(DieselError::NotFound) => Ok(None),
+            Err(e) => Err(e.into()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_database_urls() {
+        assert_eq!(Target::parse("sqlite://hearth.db").unwrap(), Target::Sqlite("hearth.db".into()));
+        assert_eq!(Target::parse("sqlite:///tmp/x.db").unwrap(), Target::Sqlite("/tmp/x.db".into()));
+        assert!(matches!(Target::parse("postgres://u@h/db").unwrap(), Target::Postgres(_)));
+        assert!(Target::parse("mysql://x").is_err());
+    }
+
+    #[test]
+    fn redacts_passwords() {
+        assert_eq!(redact("postgres://u:secret@h/db"), "postgres://u:***@h/db");
+        assert_eq!(redact("postgres://u@h/db"), "postgres://u@h/db");
+    }
+}

@@ -1,0 +1,24 @@
+//! The resource domains of the four tutorials, one module each, and the few rules
+//! they share.
+
+pub mod blog;
+pub mod messages;
+pub mod music;
+pub mod tasks;
+
+use crate::auth::User;
+use crate::error::ApiError;
+
+/// The row, or DRF's `No <Model> matches the given query.` 404.
+pub fn found<T>(row: Option<T>, model: &'static str) -> Result<T, ApiError> {
+    row.ok_or(ApiError::NotFound(model))
+}
+
+/// Writes to an object visible to others: by its owner or by staff, else 403.
+pub fn owner_or_staff(user: &User, owner_id: i64) -> Result<(), ApiError> {
+    if user.is_staff || user.id == owner_id {
+        Ok(())
+    } else {
+        Err(ApiError::PermissionDenied)
+    }
+}

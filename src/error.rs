@@ -1,0 +1,152 @@
+//! The one error type of the HTTP API and its single mapping to responses, in the
+//! DRF shapes of the contract.
+
+use axum::http::{header, HeaderValue, Method, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde_json::{json, Value};
+
+use crate::fields::FieldErrors;
+
+pub const NOT_AUTHENTICATED: &str = "Authentication credentials were not provided.";
+pub const PERMISSION_DENIED: &str = "You do not have permission to perform this action.";
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// 400 `{"field": ["message"]}`.
+    #[error("invalid input")]
+    Validation(FieldErrors),
+    /// 400 with a body the route's contract fixes (`{"error": ...}` and the like).
+    #[error("bad request")]
+    BadRequestBody(Value),
+    /// 400 `text/plain`, for the seed-000 sign-up view.
+    #[error("bad request: {0}")]
+    BadRequestText(String),
+    /// 400 `{"detail": "JSON parse error - ..."}` and other detail-shaped 400s.
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("not authenticated")]
+    NotAuthenticated,
+    /// 401 with an authenticator's own body (`token_not_valid`, `Invalid token.`, ...).
+    #[error("authentication failed")]
+    AuthFailed(Value),
+    #[error("permission denied")]
+    PermissionDenied,
+    /// 403 `{"detail": "CSRF Failed: <reason>"}`.
+    #[error("CSRF failed: {0}")]
+    Csrf(String),
+    /// 404 `{"detail": "No <Model> matches the given query."}`.
+    #[error("no {0} matches the given query")]
+    NotFound(&'static str),
+    #[error("not found")]
+    RouteNotFound,
+    #[error("method not allowed")]
+    MethodNotAllowed(Method),
+    #[error("unsupported media type")]
+    UnsupportedMediaType(String),
+    #[error("request body too large")]
+    PayloadTooLarge,
+    /// A unique row already exists; used to roll back a transaction, answered 409.
+    #[error("conflict")]
+    Conflict,
+    /// 429; the number of seconds until the client may try again.
+    #[error("throttled")]
+    Throttled(u64),
+    /// The database cannot be reached: 503, logged.
+    #[error("service unavailable")]
+    Unavailable(#[source] anyhow::Error),
+    /// Anything else: 500, logged, never shown.
+    #[error("internal error")]
+    Internal(#[from] anyhow::Error),
+}
+
+impl ApiError {
+    pub fn field(field: &str, message: impl Into<String>) -> Self {
+        let mut errors = FieldErrors::default();
+        errors.add(field, message);
+        Self::Validation(errors)
+    }
+
+    pub fn non_field(message: impl Into<String>) -> Self {
+        Self::field("non_field_errors", message)
+    }
+
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Self::Validation(_)
+            | Self::BadRequestBody(_)
+            | Self::BadRequestText(_)
+            | Self::BadRequest(_) => StatusCode::BAD_REQUEST,
+            Self::NotAuthenticated | Self::AuthFailed(_) => StatusCode::UNAUTHORIZED,
+            Self::PermissionDenied | Self::Csrf(_) => StatusCode::FORBIDDEN,
+            Self::NotFound(_) | Self::RouteNotFound => StatusCode::NOT_FOUND,
+            Self::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
+            Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::Conflict => StatusCode::CONFLICT,
+            Self::Throttled(_) => StatusCode::TOO_MANY_REQUESTS,
+            Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+}
+
+impl From<diesel::result::Error> for ApiError {
+    fn from(err: diesel::result::Error) -> Self {
+        Self::Internal(err.into())
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        let retry_after = match self {
+            Self::Throttled(wait) => Some(wait),
+            _ => None,
+        };
+        let body = match self {
+            Self::Validation(errors) => serde_json::to_value(errors).unwrap_or_default(),
+            Self::BadRequestBody(body) | Self::AuthFailed(body) => body,
+            Self::BadRequestText(text) => {
+                return (status, [(header::CONTENT_TYPE, "text/plain; charset=utf-8")], text)
+                    .into_response()
+            }
+            Self::BadRequest(detail) => json!({ "detail": detail }),
+            Self::NotAuthenticated => json!({ "detail": NOT_AUTHENTICATED }),
+            Self::PermissionDenied => json!({ "detail": PERMISSION_DENIED }),
+            Self::Csrf(reason) => json!({ "detail": format!("CSRF Failed: {reason}") }),
+            Self::NotFound(model) => json!({ "detail": format!("No {model} matches the given query.") }),
+            Self::RouteNotFound => json!({ "detail": "Not found." }),
+            Self::MethodNotAllowed(method) => {
+                json!({ "detail": format!("Method \"{method}\" not allowed.") })
+            }
+            Self::UnsupportedMediaType(kind) => {
+                json!({ "detail": format!("Unsupported media type \"{kind}\" in request.") })
+            }
+            Self::Conflict => json!({ "detail": "Conflict." }),
+            Self::PayloadTooLarge => json!({ "detail": "Request body is too large." }),
+            Self::Throttled(wait) => json!({
+                "detail": format!("Request was throttled. Expected available in {wait} second{}.", if wait == 1 { "" } else { "s" })
+            }),
+            Self::Unavailable(err) => {
+                tracing::error!(error = ?err, "database unavailable");
+                json!({ "detail": "Service temporarily unavailable, try again later." })
+            }
+            Self::Internal(err) => {
+                tracing::error!(error = ?err, "internal error");
+                json!({ "detail": "A server error occurred." })
+            }
+        };
+        let mut response = (status, axum::Json(body)).into_response();
+        let headers = response.headers_mut();
+        match status {
+            StatusCode::UNAUTHORIZED => {
+                headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer realm=\"api\""));
+            }
+            _ => {}
+        }
+        if let Some(wait) = retry_after {
+            headers.insert(header::RETRY_AFTER, HeaderValue::from(wait));
+        }
+        response
+    }
+}

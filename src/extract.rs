@@ -1,0 +1,192 @@
+//! Request extractors and response helpers shared by every route: the body as a
+//! JSON object (JSON or form-encoded), list paging, and the paged list response.
+
+use axum::body::Bytes;
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
+use axum::http::{header, HeaderMap, HeaderValue, Uri};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+use crate::error::ApiError;
+use crate::fields::Input;
+
+/// The request body as a JSON value: `application/json` (an empty body is `{}`) or
+/// `application/x-www-form-urlencoded` (every value a string). Anything else is 415.
+#[derive(Debug)]
+pub struct Body(pub Value);
+
+impl Body {
+    /// The body as field input (see [`Input`]); a non-object is a 400.
+    pub fn input(self, partial: bool) -> Result<Input, ApiError> {
+        Input::new(self.0, partial)
+    }
+}
+
+fn media_type(headers: &HeaderMap) -> Option<String> {
+    let value = headers.get(header::CONTENT_TYPE)?.to_str().ok()?;
+    Some(value.split(';').next().unwrap_or_default().trim().to_ascii_lowercase())
+}
+
+pub fn parse_body(headers: &HeaderMap, bytes: &[u8]) -> Result<Value, ApiError> {
+    match media_type(headers).as_deref() {
+        Some("application/x-www-form-urlencoded") => Ok(form_to_value(bytes)),
+        Some(kind) if !(kind == "application/json" || kind.ends_with("+json")) && !bytes.is_empty() => {
+            Err(ApiError::UnsupportedMediaType(kind.to_owned()))
+        }
+        _ if bytes.iter().all(u8::is_ascii_whitespace) => Ok(Value::Object(Map::new())),
+        _ => serde_json::from_slice(bytes).map_err(|e| ApiError::BadRequest(format!("JSON parse error - {e}"))),
+    }
+}
+
+pub fn form_to_value(bytes: &[u8]) -> Value {
+    let mut map = Map::new();
+    for (k, v) in form_urlencoded::parse(bytes) {
+        // the last value wins, as Django's QueryDict.dict() does
+        map.insert(k.into_owned(), Value::String(v.into_owned()));
+    }
+    Value::Object(map)
+}
+
+impl<S: Send + Sync> FromRequest<S> for Body {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        let headers = req.headers().clone();
+        let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
+            if rejection.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+                ApiError::PayloadTooLarge
+            } else {
+                ApiError::BadRequest(format!("Cannot read the request body: {rejection}"))
+            }
+        })?;
+        parse_body(&headers, &bytes).map(Body)
+    }
+}
+
+pub const DEFAULT_LIMIT: i64 = 100;
+pub const MAX_LIMIT: i64 = 1000;
+
+/// `?limit=&offset=` as DRF's LimitOffsetPagination reads them: a bad or missing
+/// limit is the default, a large one the maximum; a bad offset is 0. Also keeps the
+/// request's address to build the `Link` header.
+#[derive(Debug, Clone)]
+pub struct Page {
+    pub limit: i64,
+    pub offset: i64,
+    uri: Uri,
+    host: Option<String>,
+}
+
+fn query_param(uri: &Uri, name: &str) -> Option<String> {
+    form_urlencoded::parse(uri.query()?.as_bytes()).find(|(k, _)| k == name).map(|(_, v)| v.into_owned())
+}
+
+impl Page {
+    pub fn from_parts(uri: &Uri, headers: &HeaderMap) -> Self {
+        let limit = query_param(uri, "limit")
+            .and_then(|v| v.trim().parse::<i64>().ok())
+            .filter(|l| *l > 0)
+            .map_or(DEFAULT_LIMIT, |l| l.min(MAX_LIMIT));
+        let offset = query_param(uri, "offset").and_then(|v| v.trim().parse::<i64>().ok()).filter(|o| *o >= 0).unwrap_or(0);
+        let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).map(str::to_owned);
+        Self { limit, offset, uri: uri.clone(), host }
+    }
+
+    /// The page's address with `limit` and `offset` replaced (other parameters kept).
+    fn link(&self, offset: Option<i64>) -> String {
+        let mut query = form_urlencoded::Serializer::new(String::new());
+        if let Some(q) = self.uri.query() {
+            for (k, v) in form_urlencoded::parse(q.as_bytes()) {
+                if k != "limit" && k != "offset" {
+                    query.append_pair(&k, &v);
+                }
+            }
+        }
+        query.append_pair("limit", &self.limit.to_string());
+        if let Some(offset) = offset {
+            query.append_pair("offset", &offset.to_string());
+        }
+        let path = self.uri.path();
+        match &self.host {
+            Some(host) => format!("http://{host}{path}?{}", query.finish()),
+            None => format!("{path}?{}", query.finish()),
+        }
+    }
+
+    /// A bare JSON array with `X-Total-Count`, and `Link` when there are neighbours.
+    pub fn respond<T: Serialize>(&self, rows: &[T], total: i64) -> Response {
+        let mut response = axum::Json(rows).into_response();
+        let headers = response.headers_mut();
+        headers.insert("x-total-count", HeaderValue::from(total));
+        let mut links = Vec::new();
+        if self.offset + self.limit < total {
+            links.push(format!("<{}>; rel=\"next\"", self.link(Some(self.offset + self.limit))));
+        }
+        if self.offset > 0 {
+            let prev = self.offset - self.limit;
+            links.push(format!("<{}>; rel=\"prev\"", self.link((prev > 0).then_some(prev))));
+        }
+        if !links.is_empty() {
+            if let Ok(value) = HeaderValue::from_str(&links.join(", ")) {
+                headers.insert(header::LINK, value);
+            }
+        }
+        response
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Page {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, ApiError> {
+        Ok(Self::from_parts(&parts.uri, &parts.headers))
+    }
+}
+
+/// A path id; anything that is not a number matches no route, as in Django's `<int:id>`.
+#[derive(Debug, Clone, Copy)]
+pub struct Id(pub i64);
+
+impl<S: Send + Sync> FromRequestParts<S> for Id {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        let axum::extract::Path(raw) = axum::extract::Path::<String>::from_request_parts(parts, state)
+            .await
+            .map_err(|_| ApiError::RouteNotFound)?;
+        raw.parse::<i64>().map(Id).map_err(|_| ApiError::RouteNotFound)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn page(uri: &str) -> Page {
+        let mut headers = HeaderMap::new();
+        headers.insert(header::HOST, HeaderValue::from_static("h"));
+        Page::from_parts(&uri.parse().unwrap(), &headers)
+    }
+
+    #[test]
+    fn limits_are_clamped_like_drf() {
+        assert_eq!(page("/x").limit, 100);
+        assert_eq!(page("/x?limit=5000").limit, 1000);
+        assert_eq!(page("/x?limit=-1&offset=abc").limit, 100);
+        assert_eq!(page("/x?limit=2&offset=4").offset, 4);
+    }
+
+    #[test]
+    fn links_keep_other_parameters() {
+        let p = page("/x?album=3&limit=2&offset=4");
+        assert_eq!(p.link(Some(6)), "http://h/x?album=3&limit=2&offset=6");
+        assert_eq!(p.link(None), "http://h/x?album=3&limit=2");
+    }
+
+    #[test]
+    fn form_bodies_become_objects() {
+        assert_eq!(form_to_value(b"a=1&b=x+y"), serde_json::json!({"a": "1", "b": "x y"}));
+    }
+}

@@ -1,0 +1,288 @@
+//! Request-body fields parsed with Django REST framework's rules and messages, so
+//! that the API and the admin forms validate one way. A domain's input type calls
+//! these per field, collects every error, then `finish()`es.
+
+use std::fmt::Write as _;
+
+use chrono::NaiveDate;
+use serde::ser::{Serialize, SerializeMap, Serializer};
+use serde_json::{Map, Value};
+
+use crate::error::ApiError;
+
+pub const REQUIRED: &str = "This field is required.";
+pub const BLANK: &str = "This field may not be blank.";
+pub const NULL: &str = "This field may not be null.";
+pub const NOT_A_STRING: &str = "Not a valid string.";
+pub const INVALID_INTEGER: &str = "A valid integer is required.";
+pub const INVALID_BOOLEAN: &str = "Must be a valid boolean.";
+pub const INVALID_DATE: &str = "Date has wrong format. Use one of these formats instead: YYYY-MM-DD.";
+
+/// Field errors in the order they were found, serialised as DRF's `{field: [msg]}`.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct FieldErrors(Vec<(String, Vec<String>)>);
+
+impl FieldErrors {
+    pub fn add(&mut self, field: &str, message: impl Into<String>) {
+        let message = message.into();
+        match self.0.iter_mut().find(|(name, _)| name == field) {
+            Some((_, messages)) => messages.push(message),
+            None => self.0.push((field.to_owned(), vec![message])),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    pub fn get(&self, field: &str) -> Option<&[String]> {
+        self.0.iter().find(|(name, _)| name == field).map(|(_, m)| m.as_slice())
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &[String])> {
+        self.0.iter().map(|(n, m)| (n.as_str(), m.as_slice()))
+    }
+
+    /// `Ok(())` when empty, else the 400 that carries them.
+    pub fn into_result(self) -> Result<(), ApiError> {
+        if self.is_empty() {
+            Ok(())
+        } else {
+            Err(ApiError::Validation(self))
+        }
+    }
+}
+
+impl Serialize for FieldErrors {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(Some(self.0.len()))?;
+        for (field, messages) in &self.0 {
+            map.serialize_entry(field, messages)?;
+        }
+        map.end()
+    }
+}
+
+/// A request body as a JSON object, read field by field. With `partial` (PATCH) a
+/// missing field is simply absent; otherwise a missing required field is an error.
+#[derive(Debug)]
+pub struct Input {
+    map: Map<String, Value>,
+    partial: bool,
+    errors: FieldErrors,
+}
+
+/// The JSON type name as Python reports it, for DRF's messages.
+pub fn python_type(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "NoneType",
+        Value::Bool(_) => "bool",
+        Value::Number(n) if n.is_f64() => "float",
+        Value::Number(_) => "int",
+        Value::String(_) => "str",
+        Value::Array(_) => "list",
+        Value::Object(_) => "dict",
+    }
+}
+
+impl Input {
+    /// Anything but an object is DRF's `non_field_errors` 400.
+    pub fn new(body: Value, partial: bool) -> Result<Self, ApiError> {
+        match body {
+            Value::Object(map) => Ok(Self { map, partial, errors: FieldErrors::default() }),
+            other => Err(ApiError::non_field(format!(
+                "Invalid data. Expected a dictionary, but got {}.",
+                python_type(&other)
+            ))),
+        }
+    }
+
+    pub fn is_partial(&self) -> bool {
+        self.partial
+    }
+
+    pub fn has(&self, name: &str) -> bool {
+        self.map.contains_key(name)
+    }
+
+    pub fn raw(&self, name: &str) -> Option<&Value> {
+        self.map.get(name)
+    }
+
+    pub fn error(&mut self, field: &str, message: impl Into<String>) {
+        self.errors.add(field, message);
+    }
+
+    pub fn has_errors(&self) -> bool {
+        !self.errors.is_empty()
+    }
+
+    pub fn finish(self) -> Result<(), ApiError> {
+        self.errors.into_result()
+    }
+
+    /// The field's value, or `None` after recording "required" (unless partial).
+    fn present(&mut self, name: &str, required: bool) -> Option<Value> {
+        match self.map.get(name) {
+            Some(v) => Some(v.clone()),
+            None => {
+                if required && !self.partial {
+                    self.errors.add(name, REQUIRED);
+                }
+                None
+            }
+        }
+    }
+
+    /// A CharField: whitespace trimmed, not blank, at most `max` characters.
+    pub fn text(&mut self, name: &str, max: usize) -> Option<String> {
+        self.string(name, Some(max), false, true)
+    }
+
+    /// A TextField with no length limit (still trimmed, not blank).
+    pub fn long_text(&mut self, name: &str) -> Option<String> {
+        self.string(name, None, false, true)
+    }
+
+    /// A CharField with every option spelled out.
+    pub fn string(&mut self, name: &str, max: Option<usize>, allow_blank: bool, required: bool) -> Option<String> {
+        let value = self.present(name, required)?;
+        let text = match value {
+            Value::String(s) => s.trim().to_owned(),
+            Value::Number(n) => n.to_string(),
+            Value::Null => {
+                self.errors.add(name, NULL);
+                return None;
+            }
+            _ => {
+                self.errors.add(name, NOT_A_STRING);
+                return None;
+            }
+        };
+        if text.is_empty() && !allow_blank {
+            self.errors.add(name, BLANK);
+            return None;
+        }
+        if let Some(max) = max {
+            if text.chars().count() > max {
+                self.errors.add(name, format!("Ensure this field has no more than {max} characters."));
+                return None;
+            }
+        }
+        Some(text)
+    }
+
+    /// An IntegerField, optionally with a minimum.
+    pub fn integer(&mut self, name: &str, min: Option<i64>) -> Option<i64> {
+        let value = self.present(name, true)?;
+        let Some(n) = parse_integer(&value) else {
+            self.errors.add(name, if value.is_null() { NULL } else { INVALID_INTEGER });
+            return None;
+        };
+        if let Some(min) = min {
+            if n < min {
+                self.errors.add(name, format!("Ensure this value is greater than or equal to {min}."));
+                return None;
+            }
+        }
+        Some(n)
+    }
+
+    /// A BooleanField; absent stays `None` (the caller applies its default).
+    pub fn boolean(&mut self, name: &str) -> Option<bool> {
+        let value = self.map.get(name)?.clone();
+        let parsed = parse_boolean(&value);
+        if parsed.is_none() {
+            self.errors.add(name, if value.is_null() { NULL } else { INVALID_BOOLEAN });
+        }
+        parsed
+    }
+
+    /// A DateField in ISO 8601 (`YYYY-MM-DD`).
+    pub fn date(&mut self, name: &str) -> Option<NaiveDate> {
+        let value = self.present(name, true)?;
+        let parsed = value.as_str().and_then(|s| NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d").ok());
+        if parsed.is_none() {
+            self.errors.add(name, if value.is_null() { NULL } else { INVALID_DATE });
+        }
+        parsed
+    }
+
+    /// A PrimaryKeyRelatedField's type check; the caller checks that the row exists
+    /// and reports it with [`does_not_exist`].
+    pub fn pk(&mut self, name: &str) -> Option<i64> {
+        let value = self.present(name, true)?;
+        let parsed = match &value {
+            Value::Number(_) => parse_integer(&value),
+            Value::String(s) => s.trim().parse().ok(),
+            _ => None,
+        };
+        if parsed.is_none() {
+            let message = if value.is_null() {
+                NULL.to_owned()
+            } else {
+                format!("Incorrect type. Expected pk value, received {}.", python_type(&value))
+            };
+            self.errors.add(name, message);
+        }
+        parsed
+    }
+}
+
+/// DRF's message for a foreign key to a row that does not exist.
+pub fn does_not_exist(pk: i64) -> String {
+    format!("Invalid pk \"{pk}\" - object does not exist.")
+}
+
+/// DRF's IntegerField: ints, integral floats and numeric strings; never booleans.
+pub fn parse_integer(value: &Value) -> Option<i64> {
+    match value {
+        Value::Number(n) => n.as_i64().or_else(|| {
+            let f = n.as_f64()?;
+            #[expect(clippy::cast_possible_truncation, reason = "checked integral and in range")]
+            (f.fract() == 0.0 && f.abs() < 9.0e15).then_some(f as i64)
+        }),
+        Value::String(s) if s.len() <= 1000 => {
+            let s = s.trim();
+            s.parse().ok().or_else(|| {
+                // "12.0" is accepted, as by DRF
+                let (whole, frac) = s.split_once('.')?;
+                frac.chars().all(|c| c == '0').then(|| whole.parse().ok()).flatten()
+            })
+        }
+        _ => None,
+    }
+}
+
+/// DRF's BooleanField truth tables.
+pub fn parse_boolean(value: &Value) -> Option<bool> {
+    match value {
+        Value::Bool(b) => Some(*b),
+        Value::Number(n) => match n.as_f64() {
+            Some(x) if x == 1.0 => Some(true),
+            Some(x) if x == 0.0 => Some(false),
+            _ => None,
+        },
+        Value::String(s) => match s.as_str() {
+            "t" | "T" | "y" | "Y" | "yes" | "Yes" | "YES" | "true" | "True" | "TRUE" | "on" | "On" | "ON" | "1" => {
+                Some(true)
+            }
+            "f" | "F" | "n" | "N" | "no" | "No" | "NO" | "false" | "False" | "FALSE" | "off" | "Off" | "OFF"
+            | "0" => Some(false),
+            _ => None,
+        },
+        Value::Null | Value::Array(_) | Value::Object(_) => None,
+    }
+}
+
+/// Messages joined by one space, as the tutorials' plain views print them.
+pub fn join_messages<'a>(messages: impl IntoIterator<Item = &'a String>) -> String {
+    let mut out = String::new();
+    for m in messages {
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        let _ = write!(out, "{m}");
+    }
+    out
+}

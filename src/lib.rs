@@ -1,0 +1,14 @@
+//! Hearth: the backend the Django tutorials build (accounts, JWT, sessions, DRF
+//! tokens, four resource domains, an admin site) as one binary on SQLite or
+//! PostgreSQL.
+
+pub mod app;
+pub mod auth;
+pub mod cli;
+pub mod config;
+pub mod db;
+pub mod domains;
+pub mod error;
+pub mod extract;
+pub mod fields;
+pub mod time;

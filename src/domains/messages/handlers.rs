@@ -1,0 +1,175 @@
+//! `/api/messages` and `/api/messages/{id}`: any authenticated user reads, the
+//! sender or staff edits and deletes.
+//!
+//! As in DRF, a non-numeric id is 404 before authentication (`Id` comes first),
+//! and a detail route reads its body only after the 404 and 403 checks.
+
+use axum::extract::State;
+use axum::http::{Method, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+
+use super::payload::{MessageChanges, MessageIn, MessageOut, NewMessage};
+use super::queries;
+use crate::app::AppState;
+use crate::auth::CurrentUser;
+use crate::domains::{found, owner_or_staff};
+use crate::error::ApiError;
+use crate::extract::{Body, Id, Page};
+
+const MODEL: &str = "Message";
+
+/// Every message, oldest first, paged.
+#[utoipa::path(
+    get, path = "/api/messages", tag = "messages",
+    params(
+        ("limit" = Option<i64>, Query, description = "Page size (default 100, at most 1000)"),
+        ("offset" = Option<i64>, Query, description = "Rows to skip"),
+    ),
+    responses(
+        (status = 200, description = "A page of messages", body = [MessageOut],
+            headers(("X-Total-Count" = i64), ("Link" = String, description = "RFC 8288 next/prev"))),
+        (status = 401, description = "Not authenticated"),
+    ),
+    security(("jwt" = []), ("token" = []), ("session" = [])),
+)]
+pub async fn list(
+    _user: CurrentUser,
+    State(state): State<AppState>,
+    page: Page,
+) -> Result<Response, ApiError> {
+    let (limit, offset) = (page.limit, page.offset);
+    let (rows, total) = state
+        .db
+        .run(move |conn| Ok((queries::list(conn, limit, offset)?, queries::count(conn)?)))
+        .await?;
+    let rows: Vec<MessageOut> = rows.into_iter().map(MessageOut::from).collect();
+    Ok(page.respond(&rows, total))
+}
+
+/// Posts a message as the caller.
+#[utoipa::path(
+    post, path = "/api/messages", tag = "messages",
+    request_body = MessageIn,
+    responses(
+        (status = 201, description = "The new message", body = MessageOut),
+        (status = 400, description = "Invalid input, as `{field: [message]}`"),
+        (status = 401, description = "Not authenticated"),
+    ),
+    security(("jwt" = []), ("token" = []), ("session" = [])),
+)]
+pub async fn create(
+    user: CurrentUser,
+    State(state): State<AppState>,
+    body: Body,
+) -> Result<Response, ApiError> {
+    let new = NewMessage::parse(body.input(false)?)?;
+    let (sender_id, sender) = (user.id, user.username.clone());
+    let message = state
+        .db
+        .run(move |conn| queries::create(conn, sender_id, &sender, &new.text, crate::time::now()))
+        .await?;
+    Ok((StatusCode::CREATED, Json(MessageOut::from(message))).into_response())
+}
+
+/// One message.
+#[utoipa::path(
+    get, path = "/api/messages/{id}", tag = "messages",
+    params(("id" = i64, Path, description = "Message id")),
+    responses(
+        (status = 200, description = "The message", body = MessageOut),
+        (status = 401, description = "Not authenticated"),
+        (status = 404, description = "No such message"),
+    ),
+    security(("jwt" = []), ("token" = []), ("session" = [])),
+)]
+pub async fn detail(
+    Id(id): Id,
+    _user: CurrentUser,
+    State(state): State<AppState>,
+) -> Result<Json<MessageOut>, ApiError> {
+    let message = state.db.run(move |conn| queries::find(conn, id)).await?;
+    Ok(Json(found(message, MODEL)?.into()))
+}
+
+/// Edits a message's text; by its sender or staff.
+#[utoipa::path(
+    patch, path = "/api/messages/{id}", tag = "messages",
+    params(("id" = i64, Path, description = "Message id")),
+    request_body = MessageIn,
+    responses(
+        (status = 200, description = "The edited message", body = MessageOut),
+        (status = 400, description = "Invalid input, as `{field: [message]}`"),
+        (status = 401, description = "Not authenticated"),
+        (status = 403, description = "Neither the sender nor staff"),
+        (status = 404, description = "No such message"),
+    ),
+    security(("jwt" = []), ("token" = []), ("session" = [])),
+)]
+pub async fn update(
+    Id(id): Id,
+    user: CurrentUser,
+    State(state): State<AppState>,
+    body: Result<Body, ApiError>,
+) -> Result<Json<MessageOut>, ApiError> {
+    let changes = body.and_then(|b| MessageChanges::parse(b.input(true)?));
+    let user = user.0.user;
+    let message = state
+        .db
+        .run(move |conn| {
+            let mut message = found(queries::find(conn, id)?, MODEL)?;
+            owner_or_staff(&user, message.sender_id)?;
+            if let Some(text) = changes?.text {
+                if !queries::set_text(conn, id, &text)? {
+                    return Err(ApiError::NotFound(MODEL));
+                }
+                message.text = text;
+            }
+            Ok(message)
+        })
+        .await?;
+    Ok(Json(message.into()))
+}
+
+/// Deletes a message; by its sender or staff.
+#[utoipa::path(
+    delete, path = "/api/messages/{id}", tag = "messages",
+    params(("id" = i64, Path, description = "Message id")),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 401, description = "Not authenticated"),
+        (status = 403, description = "Neither the sender nor staff"),
+        (status = 404, description = "No such message"),
+    ),
+    security(("jwt" = []), ("token" = []), ("session" = [])),
+)]
+pub async fn destroy(
+    Id(id): Id,
+    user: CurrentUser,
+    State(state): State<AppState>,
+) -> Result<StatusCode, ApiError> {
+    let user = user.0.user;
+    state
+        .db
+        .run(move |conn| {
+            let message = found(queries::find(conn, id)?, MODEL)?;
+            owner_or_staff(&user, message.sender_id)?;
+            if queries::delete(conn, id)? {
+                Ok(StatusCode::NO_CONTENT)
+            } else {
+                Err(ApiError::NotFound(MODEL))
+            }
+        })
+        .await
+}
+
+/// Any other method on the list. DRF authenticates before it looks at the method,
+/// so anonymous is 401; axum adds the `Allow` header to the 405.
+pub async fn list_other(_user: CurrentUser, method: Method) -> ApiError {
+    ApiError::MethodNotAllowed(method)
+}
+
+/// Any other method (PUT included) on one message: 404, 401, then 405.
+pub async fn detail_other(_id: Id, _user: CurrentUser, method: Method) -> ApiError {
+    ApiError::MethodNotAllowed(method)
+}

@@ -1,0 +1,109 @@
+//! The `messages` table and its queries. A message is always read joined to its
+//! sender, whose username the API shows.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use crate::auth::users::users;
+use crate::db::{Conn, OptionalExt as _};
+use crate::error::ApiError;
+
+diesel::table! {
+    messages (id) {
+        id -> BigInt,
+        sender_id -> BigInt,
+        text -> Text,
+        timestamp -> Timestamp,
+    }
+}
+
+diesel::joinable!(messages -> users (sender_id));
+diesel::allow_tables_to_appear_in_same_query!(messages, users);
+
+/// A message with its sender's username.
+#[derive(Debug, Clone, Queryable)]
+pub struct Message {
+    pub id: i64,
+    pub text: String,
+    pub sender_id: i64,
+    pub sender: String,
+    pub timestamp: NaiveDateTime,
+}
+
+type Columns = (
+    messages::id,
+    messages::text,
+    messages::sender_id,
+    users::username,
+    messages::timestamp,
+);
+
+const COLUMNS: Columns = (
+    messages::id,
+    messages::text,
+    messages::sender_id,
+    users::username,
+    messages::timestamp,
+);
+
+/// One page, oldest first.
+pub fn list(conn: &mut Conn, limit: i64, offset: i64) -> Result<Vec<Message>, ApiError> {
+    Ok(messages::table
+        .inner_join(users::table)
+        .order(messages::id.asc())
+        .limit(limit)
+        .offset(offset)
+        .select(COLUMNS)
+        .load(conn)?)
+}
+
+pub fn count(conn: &mut Conn) -> Result<i64, ApiError> {
+    Ok(messages::table.count().get_result(conn)?)
+}
+
+pub fn find(conn: &mut Conn, id: i64) -> Result<Option<Message>, ApiError> {
+    messages::table
+        .inner_join(users::table)
+        .filter(messages::id.eq(id))
+        .select(COLUMNS)
+        .first(conn)
+        .found()
+}
+
+/// Inserts a message from `sender_id`, whose username is already known to the caller.
+pub fn create(
+    conn: &mut Conn,
+    sender_id: i64,
+    sender: &str,
+    text: &str,
+    timestamp: NaiveDateTime,
+) -> Result<Message, ApiError> {
+    let id = diesel::insert_into(messages::table)
+        .values((
+            messages::sender_id.eq(sender_id),
+            messages::text.eq(text),
+            messages::timestamp.eq(timestamp),
+        ))
+        .returning(messages::id)
+        .get_result(conn)?;
+    Ok(Message {
+        id,
+        text: text.to_owned(),
+        sender_id,
+        sender: sender.to_owned(),
+        timestamp,
+    })
+}
+
+/// `false` when the message no longer exists.
+pub fn set_text(conn: &mut Conn, id: i64, text: &str) -> Result<bool, ApiError> {
+    let updated = diesel::update(messages::table.find(id))
+        .set(messages::text.eq(text))
+        .execute(conn)?;
+    Ok(updated > 0)
+}
+
+/// `false` when the message no longer exists.
+pub fn delete(conn: &mut Conn, id: i64) -> Result<bool, ApiError> {
+    Ok(diesel::delete(messages::table.find(id)).execute(conn)? > 0)
+}

@@ -144,6 +144,32 @@ impl Input {
         self.string(name, None, false, true)
     }
 
+    /// A password: required, not blank, at most `max` characters, and never trimmed.
+    pub fn password(&mut self, name: &str, max: usize) -> Option<String> {
+        let value = self.present(name, true)?;
+        let text = match value {
+            Value::String(s) => s,
+            Value::Number(n) => n.to_string(),
+            Value::Null => {
+                self.errors.add(name, NULL);
+                return None;
+            }
+            _ => {
+                self.errors.add(name, NOT_A_STRING);
+                return None;
+            }
+        };
+        if text.is_empty() {
+            self.errors.add(name, BLANK);
+            return None;
+        }
+        if text.chars().count() > max {
+            self.errors.add(name, format!("Ensure this field has no more than {max} characters."));
+            return None;
+        }
+        Some(text)
+    }
+
     /// A CharField with every option spelled out.
     pub fn string(&mut self, name: &str, max: Option<usize>, allow_blank: bool, required: bool) -> Option<String> {
         let value = self.present(name, required)?;
@@ -226,6 +252,16 @@ impl Input {
             self.errors.add(name, message);
         }
         parsed
+    }
+}
+
+/// A value as the tutorials' plain views read it with `data.get(...)`: strings
+/// and numbers as text, anything else as absent.
+pub fn loose_text(value: Option<&Value>) -> Option<String> {
+    match value? {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
     }
 }
 

@@ -95,7 +95,7 @@ pub fn check(settings: &Settings, headers: &HeaderMap, secure: bool, form_token:
     let (token, source) = match form_token {
         Some(t) if !t.is_empty() => (t.to_owned(), "POST"),
         _ => match headers.get("x-csrftoken").and_then(|v| v.to_str().ok()) {
-            Some(t) => (t.to_owned(), "'X-Csrftoken' HTTP header"),
+            Some(t) => (t.to_owned(), "the 'X-Csrftoken' HTTP header"),
             None => return Err(ApiError::Csrf("CSRF token missing.".into())),
         },
     };

@@ -1,16 +1,30 @@
-//! The command line: `serve`, `migrate`, and the user commands of Django's manage.py.
+//! The command line: `serve`, `migrate`, `check`, and the user commands of Django's
+//! manage.py (`createsuperuser`, `changepassword`, `drf_create_token`).
+//!
+//! Every command but `serve` is synchronous: it opens a one-connection pool, applies
+//! pending migrations (so it works on a fresh database) and does its work. Errors
+//! come back to `main` and are printed as one `hearth: ...` line.
+
+mod check;
+mod serve;
+mod users;
 
 use std::process::ExitCode;
 
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
+use diesel::r2d2::PooledConnection;
 
-use crate::app::{self, AppState};
 use crate::config::Settings;
-use crate::db::Db;
+use crate::db::{Db, Manager};
+use crate::error::ApiError;
 
 #[derive(Debug, Parser)]
-#[command(name = "hearth", version, about = "The Django tutorials' backend as one binary")]
+#[command(
+    name = "hearth",
+    version,
+    about = "The Django tutorials' backend as one binary"
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -26,6 +40,34 @@ pub enum Command {
     },
     /// Apply pending migrations and exit.
     Migrate,
+    /// Create a staff superuser. The password comes from HEARTH_SUPERUSER_PASSWORD,
+    /// else from a prompt.
+    Createsuperuser {
+        #[arg(long)]
+        username: String,
+        #[arg(long, default_value = "")]
+        email: String,
+        /// Never prompt: fail when HEARTH_SUPERUSER_PASSWORD is not set.
+        #[arg(long)]
+        noinput: bool,
+    },
+    /// Set a user's password (from a prompt, or HEARTH_NEW_PASSWORD) and end every
+    /// login of that user.
+    Changepassword { username: String },
+    /// Print the user's DRF token key, creating it on first use.
+    #[command(alias = "drf_create_token")]
+    DrfCreateToken {
+        username: String,
+        /// Replace the user's key with a new one.
+        #[arg(short, long)]
+        reset: bool,
+    },
+    /// Inspect the settings for problems.
+    Check {
+        /// Also warn about settings unsafe in production.
+        #[arg(long)]
+        deploy: bool,
+    },
 }
 
 pub fn main() -> ExitCode {
@@ -33,63 +75,58 @@ pub fn main() -> ExitCode {
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
-            eprintln!("hearth: {err:#}");
+            eprintln!("hearth: {}", one_line(&format!("{err:#}")));
             ExitCode::FAILURE
         }
     }
 }
 
-fn init_tracing(settings: &Settings) {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("RUST_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,tower_http=warn"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter);
-    if settings.log_json {
-        builder.json().init();
-    } else {
-        builder.init();
-    }
+/// Errors from libpq span several lines; an operator's log wants one.
+fn one_line(message: &str) -> String {
+    message
+        .lines()
+        .map(str::trim)
+        .filter(|line| !line.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 fn run(cli: Cli) -> anyhow::Result<()> {
     let settings = Settings::load()?;
     match cli.command {
-        Command::Serve { addr } => {
-            init_tracing(&settings);
-            let addr = addr.unwrap_or_else(|| settings.addr.clone());
-            let db = Db::connect(&settings.database_url, settings.pool_size)?;
-            db.migrate()?;
-            let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
-            runtime.block_on(async move {
-                let listener =
-                    tokio::net::TcpListener::bind(&addr).await.with_context(|| format!("cannot listen on {addr}"))?;
-                tracing::info!("listening on http://{}", listener.local_addr()?);
-                let state = AppState::new(settings, db);
-                app::serve(listener, state, shutdown_signal()).await.context("server failed")
-            })
+        Command::Serve { addr } => serve::serve(settings, addr),
+        Command::Migrate => serve::migrate(&settings),
+        Command::Createsuperuser {
+            username,
+            email,
+            noinput,
+        } => users::createsuperuser(&settings, &username, &email, !noinput),
+        Command::Changepassword { username } => users::changepassword(&settings, &username),
+        Command::DrfCreateToken { username, reset } => {
+            users::drf_create_token(&settings, &username, reset)
         }
-        Command::Migrate => {
-            let db = Db::connect(&settings.database_url, 1)?;
-            let applied = db.migrate()?;
-            println!("{applied} migration(s) applied");
+        Command::Check { deploy } => {
+            check::check(&settings, deploy);
             Ok(())
         }
     }
 }
 
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let terminate = async {
-        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            s.recv().await;
-        }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {},
-        () = terminate => {},
+/// A one-connection pool on a migrated database, for a management command.
+fn open_db(settings: &Settings) -> anyhow::Result<Db> {
+    let db = Db::connect(&settings.database_url, 1)?;
+    db.migrate()?;
+    Ok(db)
+}
+
+fn connection(db: &Db) -> anyhow::Result<PooledConnection<Manager>> {
+    db.get().map_err(cause).context("cannot reach the database")
+}
+
+/// The underlying cause of a query's error, for a one-line message.
+fn cause(err: ApiError) -> anyhow::Error {
+    match err {
+        ApiError::Internal(e) | ApiError::Unavailable(e) => e,
+        other => anyhow::Error::new(other),
     }
 }

@@ -1,0 +1,64 @@
+//! `serve` and `migrate`.
+
+use anyhow::Context as _;
+
+use crate::app::{self, AppState};
+use crate::config::Settings;
+use crate::db::Db;
+
+pub fn serve(settings: Settings, addr: Option<String>) -> anyhow::Result<()> {
+    init_tracing(&settings);
+    let addr = addr.unwrap_or_else(|| settings.addr.clone());
+    let db = Db::connect(&settings.database_url, settings.pool_size)?;
+    db.migrate()?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(&addr)
+            .await
+            .with_context(|| format!("cannot listen on {addr}"))?;
+        tracing::info!("listening on http://{}", listener.local_addr()?);
+        let state = AppState::new(settings, db);
+        app::serve(listener, state, shutdown_signal())
+            .await
+            .context("server failed")
+    })
+}
+
+pub fn migrate(settings: &Settings) -> anyhow::Result<()> {
+    let db = Db::connect(&settings.database_url, 1)?;
+    let applied = db.migrate()?;
+    println!("{applied} migration(s) applied");
+    Ok(())
+}
+
+fn init_tracing(settings: &Settings) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("RUST_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,tower_http=warn"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter);
+    if settings.log_json {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
+            s.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+}

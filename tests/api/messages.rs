@@ -1,4 +1,8 @@
 //! `/api/messages`: seed 000's shared message board.
+#![expect(
+    clippy::unwrap_used,
+    reason = "helpers outside #[test] fns fail the test loudly"
+)]
 
 use crate::helpers::*;
 

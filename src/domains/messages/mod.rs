@@ -27,7 +27,7 @@ pub fn router() -> Router<AppState> {
         )
 }
 
-/// The domain's part of the OpenAPI document.
+/// The domain's part of the `OpenAPI` document.
 #[derive(utoipa::OpenApi)]
 #[openapi(
     paths(
@@ -40,3 +40,18 @@ pub fn router() -> Router<AppState> {
     components(schemas(payload::MessageIn, payload::MessageOut))
 )]
 pub struct ApiDoc;
+
+#[cfg(test)]
+mod tests {
+    use utoipa::OpenApi as _;
+
+    #[test]
+    fn the_openapi_document_has_every_route() {
+        let doc = super::ApiDoc::openapi();
+        let paths: Vec<&str> = doc.paths.paths.keys().map(String::as_str).collect();
+        assert_eq!(paths, ["/api/messages", "/api/messages/{id}"]);
+        assert!(doc
+            .components
+            .is_some_and(|c| c.schemas.contains_key("MessageOut")));
+    }
+}

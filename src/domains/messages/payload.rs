@@ -41,7 +41,7 @@ impl MessageChanges {
     }
 }
 
-/// The request body of POST and PATCH, for the OpenAPI document.
+/// The request body of POST and PATCH, for the `OpenAPI` document.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct MessageIn {
     /// 1-4000 characters, trimmed.

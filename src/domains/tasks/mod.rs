@@ -1,9 +1,58 @@
-//! Placeholder until the domain lands.
+//! Seed 001's todo tasks: one private list per user.
 
+pub mod handlers;
+pub mod payload;
+pub mod queries;
+
+use axum::routing::get;
 use axum::Router;
 
 use crate::app::AppState;
 
 pub fn router() -> Router<AppState> {
     Router::new()
+        .route(
+            "/api/tasks/",
+            get(handlers::list)
+                .post(handlers::create)
+                .fallback(handlers::list_other),
+        )
+        .route(
+            "/api/tasks/{id}/",
+            get(handlers::detail)
+                .put(handlers::replace)
+                .patch(handlers::update)
+                .delete(handlers::destroy)
+                .fallback(handlers::detail_other),
+        )
+}
+
+/// The domain's part of the `OpenAPI` document.
+#[derive(utoipa::OpenApi)]
+#[openapi(
+    paths(
+        handlers::list,
+        handlers::create,
+        handlers::detail,
+        handlers::replace,
+        handlers::update,
+        handlers::destroy
+    ),
+    components(schemas(payload::TaskIn, payload::TaskOut))
+)]
+pub struct ApiDoc;
+
+#[cfg(test)]
+mod tests {
+    use utoipa::OpenApi as _;
+
+    #[test]
+    fn the_openapi_document_has_every_route() {
+        let doc = super::ApiDoc::openapi();
+        let paths: Vec<&str> = doc.paths.paths.keys().map(String::as_str).collect();
+        assert_eq!(paths, ["/api/tasks/", "/api/tasks/{id}/"]);
+        assert!(doc
+            .components
+            .is_some_and(|c| c.schemas.contains_key("TaskOut")));
+    }
 }

@@ -1,0 +1,221 @@
+//! `/api/tasks/` and `/api/tasks/{id}/`: each user's own todo list. Another user's
+//! task is 404, never 403, so ids reveal nothing.
+//!
+//! As in DRF, a non-numeric id is 404 before authentication (`Id` comes first),
+//! and PUT/PATCH read the body only after the task is found.
+
+use axum::extract::State;
+use axum::http::{Method, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+
+use super::payload::{TaskIn, TaskInput, TaskOut};
+use super::queries::{self, NewTask, TaskUpdate};
+use crate::app::AppState;
+use crate::auth::CurrentUser;
+use crate::domains::found;
+use crate::error::ApiError;
+use crate::extract::{Body, Id, Page};
+
+const MODEL: &str = "Task";
+
+/// The caller's tasks by id, paged.
+#[utoipa::path(
+    get, path = "/api/tasks/", tag = "tasks",
+    params(
+        ("limit" = Option<i64>, Query, description = "Page size (default 100, at most 1000)"),
+        ("offset" = Option<i64>, Query, description = "Rows to skip"),
+    ),
+    responses(
+        (status = 200, description = "A page of the caller's tasks", body = [TaskOut],
+            headers(("X-Total-Count" = i64), ("Link" = String, description = "RFC 8288 next/prev"))),
+        (status = 401, description = "Not authenticated"),
+    ),
+    security(("jwt" = []), ("token" = []), ("session" = [])),
+)]
+pub async fn list(
+    user: CurrentUser,
+    State(state): State<AppState>,
+    page: Page,
+) -> Result<Response, ApiError> {
+    let (user_id, limit, offset) = (user.id, page.limit, page.offset);
+    let (rows, total) = state
+        .db
+        .run(move |conn| {
+            Ok((
+                queries::list_owned(conn, user_id, limit, offset)?,
+                queries::count_owned(conn, user_id)?,
+            ))
+        })
+        .await?;
+    let rows: Vec<TaskOut> = rows.into_iter().map(TaskOut::from).collect();
+    Ok(page.respond(&rows, total))
+}
+
+/// Adds a task to the caller's list.
+#[utoipa::path(
+    post, path = "/api/tasks/", tag = "tasks",
+    request_body = TaskIn,
+    responses(
+        (status = 201, description = "The new task", body = TaskOut),
+        (status = 400, description = "Invalid input, as `{field: [message]}`"),
+        (status = 401, description = "Not authenticated"),
+    ),
+    security(("jwt" = []), ("token" = []), ("session" = [])),
+)]
+pub async fn create(
+    user: CurrentUser,
+    State(state): State<AppState>,
+    body: Body,
+) -> Result<Response, ApiError> {
+    let input = TaskInput::parse(body.input(false)?)?;
+    let user_id = user.id;
+    let task = state
+        .db
+        .run(move |conn| {
+            let now = crate::time::now();
+            let new = NewTask {
+                user_id,
+                title: input.title.as_deref().unwrap_or_default(),
+                completed: input.completed.unwrap_or(false),
+                created_at: now,
+                updated_at: now,
+            };
+            queries::create(conn, &new)
+        })
+        .await?;
+    Ok((StatusCode::CREATED, Json(TaskOut::from(task))).into_response())
+}
+
+/// One of the caller's tasks.
+#[utoipa::path(
+    get, path = "/api/tasks/{id}/", tag = "tasks",
+    params(("id" = i64, Path, description = "Task id")),
+    responses(
+        (status = 200, description = "The task", body = TaskOut),
+        (status = 401, description = "Not authenticated"),
+        (status = 404, description = "No such task of the caller's"),
+    ),
+    security(("jwt" = []), ("token" = []), ("session" = [])),
+)]
+pub async fn detail(
+    Id(id): Id,
+    user: CurrentUser,
+    State(state): State<AppState>,
+) -> Result<Json<TaskOut>, ApiError> {
+    let user_id = user.id;
+    let task = state
+        .db
+        .run(move |conn| queries::find_owned(conn, id, user_id))
+        .await?;
+    Ok(Json(found(task, MODEL)?.into()))
+}
+
+/// Replaces a task's fields; `title` is required.
+#[utoipa::path(
+    put, path = "/api/tasks/{id}/", tag = "tasks",
+    params(("id" = i64, Path, description = "Task id")),
+    request_body = TaskIn,
+    responses(
+        (status = 200, description = "The task", body = TaskOut),
+        (status = 400, description = "Invalid input, as `{field: [message]}`"),
+        (status = 401, description = "Not authenticated"),
+        (status = 404, description = "No such task of the caller's"),
+    ),
+    security(("jwt" = []), ("token" = []), ("session" = [])),
+)]
+pub async fn replace(
+    Id(id): Id,
+    user: CurrentUser,
+    State(state): State<AppState>,
+    body: Result<Body, ApiError>,
+) -> Result<Json<TaskOut>, ApiError> {
+    save(&state, id, user.id, body, false).await
+}
+
+/// Changes the fields sent.
+#[utoipa::path(
+    patch, path = "/api/tasks/{id}/", tag = "tasks",
+    params(("id" = i64, Path, description = "Task id")),
+    request_body = TaskIn,
+    responses(
+        (status = 200, description = "The task", body = TaskOut),
+        (status = 400, description = "Invalid input, as `{field: [message]}`"),
+        (status = 401, description = "Not authenticated"),
+        (status = 404, description = "No such task of the caller's"),
+    ),
+    security(("jwt" = []), ("token" = []), ("session" = [])),
+)]
+pub async fn update(
+    Id(id): Id,
+    user: CurrentUser,
+    State(state): State<AppState>,
+    body: Result<Body, ApiError>,
+) -> Result<Json<TaskOut>, ApiError> {
+    save(&state, id, user.id, body, true).await
+}
+
+async fn save(
+    state: &AppState,
+    id: i64,
+    user_id: i64,
+    body: Result<Body, ApiError>,
+    partial: bool,
+) -> Result<Json<TaskOut>, ApiError> {
+    let input = body.and_then(|b| TaskInput::parse(b.input(partial)?));
+    let task = state
+        .db
+        .run(move |conn| {
+            let input = match input {
+                Ok(input) => input,
+                // DRF finds the task before it reads the body: 404 wins over 400
+                Err(err) => {
+                    found(queries::find_owned(conn, id, user_id)?, MODEL)?;
+                    return Err(err);
+                }
+            };
+            let changes = TaskUpdate {
+                title: input.title.as_deref(),
+                completed: input.completed,
+                updated_at: crate::time::now(),
+            };
+            found(queries::update_owned(conn, id, user_id, &changes)?, MODEL)
+        })
+        .await?;
+    Ok(Json(task.into()))
+}
+
+/// Deletes one of the caller's tasks.
+#[utoipa::path(
+    delete, path = "/api/tasks/{id}/", tag = "tasks",
+    params(("id" = i64, Path, description = "Task id")),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 401, description = "Not authenticated"),
+        (status = 404, description = "No such task of the caller's"),
+    ),
+    security(("jwt" = []), ("token" = []), ("session" = [])),
+)]
+pub async fn destroy(
+    Id(id): Id,
+    user: CurrentUser,
+    State(state): State<AppState>,
+) -> Result<StatusCode, ApiError> {
+    let user_id = user.id;
+    let deleted = state
+        .db
+        .run(move |conn| queries::delete_owned(conn, id, user_id))
+        .await?;
+    found(deleted.then_some(StatusCode::NO_CONTENT), MODEL)
+}
+
+/// Any other method on the list. DRF authenticates before it looks at the method,
+/// so anonymous is 401; axum adds the `Allow` header to the 405.
+pub async fn list_other(_user: CurrentUser, method: Method) -> ApiError {
+    ApiError::MethodNotAllowed(method)
+}
+
+/// Any other method on one task: 404, 401, then 405.
+pub async fn detail_other(_id: Id, _user: CurrentUser, method: Method) -> ApiError {
+    ApiError::MethodNotAllowed(method)
+}

@@ -1,0 +1,110 @@
+//! The `tasks` table and its queries. Every query is scoped to the owner: another
+//! user's task does not exist for the caller.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use crate::auth::users::users;
+use crate::db::{Conn, OptionalExt as _};
+use crate::error::ApiError;
+
+diesel::table! {
+    tasks (id) {
+        id -> BigInt,
+        user_id -> BigInt,
+        title -> Text,
+        completed -> Bool,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(tasks -> users (user_id));
+diesel::allow_tables_to_appear_in_same_query!(tasks, users);
+
+#[derive(Debug, Clone, Queryable)]
+pub struct Task {
+    pub id: i64,
+    pub user_id: i64,
+    pub title: String,
+    pub completed: bool,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+#[derive(Debug, Insertable)]
+#[diesel(table_name = tasks)]
+pub struct NewTask<'a> {
+    pub user_id: i64,
+    pub title: &'a str,
+    pub completed: bool,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+/// An update: `None` fields are left as they are; `updated_at` is always set.
+#[derive(Debug, AsChangeset)]
+#[diesel(table_name = tasks)]
+pub struct TaskUpdate<'a> {
+    pub title: Option<&'a str>,
+    pub completed: Option<bool>,
+    pub updated_at: NaiveDateTime,
+}
+
+/// One page of the owner's tasks, by id.
+pub fn list_owned(
+    conn: &mut Conn,
+    user_id: i64,
+    limit: i64,
+    offset: i64,
+) -> Result<Vec<Task>, ApiError> {
+    Ok(tasks::table
+        .filter(tasks::user_id.eq(user_id))
+        .order(tasks::id.asc())
+        .limit(limit)
+        .offset(offset)
+        .select(tasks::all_columns)
+        .load(conn)?)
+}
+
+pub fn count_owned(conn: &mut Conn, user_id: i64) -> Result<i64, ApiError> {
+    Ok(tasks::table
+        .filter(tasks::user_id.eq(user_id))
+        .count()
+        .get_result(conn)?)
+}
+
+pub fn find_owned(conn: &mut Conn, id: i64, user_id: i64) -> Result<Option<Task>, ApiError> {
+    tasks::table
+        .find(id)
+        .filter(tasks::user_id.eq(user_id))
+        .select(tasks::all_columns)
+        .first(conn)
+        .found()
+}
+
+pub fn create(conn: &mut Conn, new: &NewTask<'_>) -> Result<Task, ApiError> {
+    Ok(diesel::insert_into(tasks::table)
+        .values(new)
+        .returning(tasks::all_columns)
+        .get_result(conn)?)
+}
+
+/// The updated task, or `None` when the owner has no such task.
+pub fn update_owned(
+    conn: &mut Conn,
+    id: i64,
+    user_id: i64,
+    changes: &TaskUpdate<'_>,
+) -> Result<Option<Task>, ApiError> {
+    diesel::update(tasks::table.find(id).filter(tasks::user_id.eq(user_id)))
+        .set(changes)
+        .returning(tasks::all_columns)
+        .get_result(conn)
+        .found()
+}
+
+/// `false` when the owner has no such task.
+pub fn delete_owned(conn: &mut Conn, id: i64, user_id: i64) -> Result<bool, ApiError> {
+    Ok(diesel::delete(tasks::table.find(id).filter(tasks::user_id.eq(user_id))).execute(conn)? > 0)
+}

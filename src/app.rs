@@ -9,6 +9,9 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::Router;
 use tower_http::cors::{AllowOrigin, CorsLayer};
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, RequestId, SetRequestIdLayer};
+use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::trace::TraceLayer;
 
 use crate::auth::crypto::Keys;
 use crate::auth::password::Hasher;
@@ -41,6 +44,10 @@ impl AppState {
 /// Every route of every module. A new domain adds one `.merge(...)` here.
 pub fn router(state: AppState) -> Router {
     let settings = state.settings.clone();
+    let request_id = HeaderName::from_static("x-request-id");
+    let hsts = (settings.secure_hsts_seconds > 0)
+        .then(|| HeaderValue::from_str(&format!("max-age={}", settings.secure_hsts_seconds)).ok())
+        .flatten();
     Router::new()
         .merge(crate::auth::router())
         .merge(crate::domains::messages::router())
@@ -52,7 +59,59 @@ pub fn router(state: AppState) -> Router {
         .layer(axum::extract::DefaultBodyLimit::max(settings.body_limit))
         .layer(middleware::from_fn_with_state(state.clone(), body_limit))
         .layer(cors(&settings))
+        .layer(middleware::from_fn_with_state(state.clone(), allowed_hosts))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            HeaderName::from_static("x-content-type-options"),
+            HeaderValue::from_static("nosniff"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(header::REFERRER_POLICY, HeaderValue::from_static("same-origin")))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            HeaderName::from_static("cross-origin-opener-policy"),
+            HeaderValue::from_static("same-origin"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")))
+        .layer(SetResponseHeaderLayer::if_not_present(header::STRICT_TRANSPORT_SECURITY, hsts))
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(|req: &Request| {
+                    let id = req.extensions().get::<RequestId>().and_then(|id| id.header_value().to_str().ok());
+                    tracing::info_span!("request", id = id.unwrap_or_default(), method = %req.method(), path = req.uri().path())
+                })
+                .on_request(())
+                .on_response(|res: &Response, latency: std::time::Duration, _span: &tracing::Span| {
+                    tracing::info!(status = res.status().as_u16(), micros = u64::try_from(latency.as_micros()).unwrap_or(u64::MAX), "served");
+                }),
+        )
+        .layer(PropagateRequestIdLayer::new(request_id.clone()))
+        .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))
         .with_state(state)
+}
+
+/// The Host header without its port (`[::1]:8000` -> `[::1]`).
+fn host_name(host: &str) -> &str {
+    match host.rsplit_once(':') {
+        Some((name, port)) if port.chars().all(|c| c.is_ascii_digit()) && (!name.contains(':') || name.ends_with(']')) => name,
+        _ => host,
+    }
+}
+
+/// Django's ALLOWED_HOSTS: when set, any other Host header is a 400.
+async fn allowed_hosts(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let allowed = &state.settings.allowed_hosts;
+    if allowed.is_empty() || allowed.iter().any(|h| h == "*") {
+        return next.run(req).await;
+    }
+    let host = req.headers().get(header::HOST).and_then(|v| v.to_str().ok()).unwrap_or_default();
+    let name = host_name(host);
+    let ok = allowed.iter().any(|h| {
+        h.eq_ignore_ascii_case(name) || (h.starts_with('.') && (name.ends_with(h.as_str()) || name == &h[1..]))
+    });
+    if ok {
+        next.run(req).await
+    } else {
+        tracing::warn!(host, "disallowed Host header");
+        ApiError::BadRequest(format!("Invalid HTTP_HOST header: '{host}'.")).into_response()
+    }
 }
 
 /// DRF's 405 body, with the `Allow` header axum already set.
@@ -116,4 +175,15 @@ pub async fn serve(
     axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>())
         .with_graceful_shutdown(shutdown)
         .await
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn host_names_lose_their_port() {
+        assert_eq!(super::host_name("example.com:8000"), "example.com");
+        assert_eq!(super::host_name("[::1]:8000"), "[::1]");
+        assert_eq!(super::host_name("[::1]"), "[::1]");
+        assert_eq!(super::host_name("localhost"), "localhost");
+    }
 }

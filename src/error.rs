@@ -92,7 +92,14 @@ impl ApiError {
 
 impl From<diesel::result::Error> for ApiError {
     fn from(err: diesel::result::Error) -> Self {
-        Self::Internal(err.into())
+        use diesel::result::{DatabaseErrorKind, Error};
+        match err {
+            // the server went away under a pooled connection: an outage, not a bug
+            Error::DatabaseError(DatabaseErrorKind::ClosedConnection, _) | Error::BrokenTransactionManager => {
+                Self::Unavailable(err.into())
+            }
+            _ => Self::Internal(err.into()),
+        }
     }
 }
 

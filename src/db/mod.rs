@@ -129,9 +129,9 @@ impl Db {
             .max_size(size)
             .min_idle(Some(1))
             .connection_timeout(Duration::from_secs(5))
-            // r2d2's check-out ping costs a round trip per request; a broken
-            // connection is found by the query itself and replaced.
-            .test_on_check_out(false)
+            // A ping per check-out finds connections a restarted PostgreSQL broke;
+            // a SQLite file cannot go away under an open connection.
+            .test_on_check_out(backend == Backend::Postgres)
             .build(Manager { target })
             .with_context(|| format!("cannot open the database at {}", redact(url)))?;
         Ok(Self { pool, backend })

@@ -4,5 +4,6 @@
 mod helpers;
 
 mod auth;
+mod blog;
 mod messages;
 mod tasks;

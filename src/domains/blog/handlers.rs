@@ -1,0 +1,142 @@
+//! The blog's handlers: read by anyone, written by a logged-in user, changed or
+//! deleted by the author or staff.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+
+use crate::app::AppState;
+use crate::auth::{CurrentUser, MaybeUser};
+use crate::domains::{found, owner_or_staff};
+use crate::error::ApiError;
+use crate::extract::{Body, Id, Page};
+
+use super::payload::{PostIn, PostOut};
+use super::queries::{self, NewPost, PostChanges};
+
+const MODEL: &str = "BlogPost";
+
+/// Every post, oldest first.
+#[utoipa::path(get, path = "/api/blogposts/", tag = "blog",
+    params(("limit" = Option<i64>, Query), ("offset" = Option<i64>, Query)),
+    responses((status = 200, body = [PostOut], headers(("x-total-count" = i64)))))]
+pub async fn list(
+    _user: MaybeUser,
+    State(state): State<AppState>,
+    page: Page,
+) -> Result<Response, ApiError> {
+    let (limit, offset) = (page.limit, page.offset);
+    let (rows, total) = state
+        .db
+        .run(move |conn| queries::list(conn, limit, offset))
+        .await?;
+    let rows: Vec<PostOut> = rows.into_iter().map(PostOut::from).collect();
+    Ok(page.respond(&rows, total))
+}
+
+/// A new post by the caller.
+#[utoipa::path(post, path = "/api/blogposts/", tag = "blog", request_body = PostIn,
+    responses((status = 201, body = PostOut), (status = 400), (status = 401)))]
+pub async fn create(
+    user: CurrentUser,
+    State(state): State<AppState>,
+    body: Body,
+) -> Result<Response, ApiError> {
+    let post = PostIn::parse(body.0, false)?;
+    let author_id = user.id;
+    let created = state
+        .db
+        .run(move |conn| {
+            let now = crate::time::now();
+            let new = NewPost {
+                title: post.title.as_deref().unwrap_or_default(),
+                content: post.content.as_deref().unwrap_or_default(),
+                author_id,
+                created_at: now,
+                updated_at: now,
+            };
+            queries::create(conn, &new)
+        })
+        .await?;
+    Ok((StatusCode::CREATED, Json(PostOut::from(created))).into_response())
+}
+
+#[utoipa::path(get, path = "/api/blogposts/{id}/", tag = "blog", params(("id" = i64, Path)),
+    responses((status = 200, body = PostOut), (status = 404)))]
+pub async fn detail(
+    _user: MaybeUser,
+    State(state): State<AppState>,
+    Id(id): Id,
+) -> Result<Json<PostOut>, ApiError> {
+    let post = state.db.run(move |conn| queries::find(conn, id)).await?;
+    Ok(Json(found(post, MODEL)?.into()))
+}
+
+#[utoipa::path(put, path = "/api/blogposts/{id}/", tag = "blog", params(("id" = i64, Path)), request_body = PostIn,
+    responses((status = 200, body = PostOut), (status = 400), (status = 401), (status = 403), (status = 404)))]
+pub async fn replace(
+    user: CurrentUser,
+    state: State<AppState>,
+    id: Id,
+    body: Result<Body, ApiError>,
+) -> Result<Json<PostOut>, ApiError> {
+    update(user, state, id, body, false).await
+}
+
+#[utoipa::path(patch, path = "/api/blogposts/{id}/", tag = "blog", params(("id" = i64, Path)), request_body = PostIn,
+    responses((status = 200, body = PostOut), (status = 400), (status = 401), (status = 403), (status = 404)))]
+pub async fn amend(
+    user: CurrentUser,
+    state: State<AppState>,
+    id: Id,
+    body: Result<Body, ApiError>,
+) -> Result<Json<PostOut>, ApiError> {
+    update(user, state, id, body, true).await
+}
+
+/// As DRF: the post (404), then the author-or-staff check (403), then the body
+/// (400), so a malformed body from a stranger is still a 403.
+async fn update(
+    user: CurrentUser,
+    State(state): State<AppState>,
+    Id(id): Id,
+    body: Result<Body, ApiError>,
+    partial: bool,
+) -> Result<Json<PostOut>, ApiError> {
+    let caller = user.0.user;
+    let updated = state
+        .db
+        .run(move |conn| {
+            let post = found(queries::find(conn, id)?, MODEL)?;
+            owner_or_staff(&caller, post.author_id)?;
+            let input = PostIn::parse(body?.0, partial)?;
+            let changes = PostChanges {
+                title: input.title,
+                content: input.content,
+                updated_at: crate::time::now(),
+            };
+            queries::update(conn, id, &changes)
+        })
+        .await?;
+    Ok(Json(updated.into()))
+}
+
+#[utoipa::path(delete, path = "/api/blogposts/{id}/", tag = "blog", params(("id" = i64, Path)),
+    responses((status = 204), (status = 401), (status = 403), (status = 404)))]
+pub async fn delete(
+    user: CurrentUser,
+    State(state): State<AppState>,
+    Id(id): Id,
+) -> Result<StatusCode, ApiError> {
+    let caller = user.0.user;
+    state
+        .db
+        .run(move |conn| {
+            let post = found(queries::find(conn, id)?, MODEL)?;
+            owner_or_staff(&caller, post.author_id)?;
+            found(queries::delete(conn, id)?.then_some(()), MODEL)
+        })
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -48,13 +48,15 @@ pub fn router(state: AppState) -> Router {
     let hsts = (settings.secure_hsts_seconds > 0)
         .then(|| HeaderValue::from_str(&format!("max-age={}", settings.secure_hsts_seconds)).ok())
         .flatten();
-    Router::new()
+    let routes = Router::new()
         .merge(crate::auth::router())
         .merge(crate::domains::messages::router())
         .merge(crate::domains::tasks::router())
         .merge(crate::domains::blog::router())
-        .merge(crate::domains::music::router())
-        .fallback(|| async { ApiError::RouteNotFound })
+        .merge(crate::domains::music::router());
+    let slashed = routes.clone().with_state(state.clone());
+    routes
+        .fallback(move |req: Request| append_slash(slashed.clone(), req))
         .layer(middleware::from_fn(method_not_allowed))
         .layer(axum::extract::DefaultBodyLimit::max(settings.body_limit))
         .layer(middleware::from_fn_with_state(state.clone(), body_limit))
@@ -114,6 +116,28 @@ async fn allowed_hosts(State(state): State<AppState>, req: Request, next: Next) 
     }
 }
 
+/// Django's APPEND_SLASH: a GET for `/x` that matches nothing is sent to `/x/`
+/// when that exists.
+async fn append_slash(routes: Router, req: Request) -> Response {
+    let path = req.uri().path();
+    if path.ends_with('/') || !matches!(*req.method(), Method::GET | Method::HEAD) {
+        return ApiError::RouteNotFound.into_response();
+    }
+    let target = match req.uri().query() {
+        Some(q) => format!("{path}/?{q}"),
+        None => format!("{path}/"),
+    };
+    let Ok(uri) = target.parse::<axum::http::Uri>() else { return ApiError::RouteNotFound.into_response() };
+    let probe = Request::builder().method(Method::HEAD).uri(uri).body(axum::body::Body::empty());
+    let Ok(probe) = probe else { return ApiError::RouteNotFound.into_response() };
+    let found = tower::ServiceExt::oneshot(routes, probe).await.map(|r| r.status() != StatusCode::NOT_FOUND);
+    if found.unwrap_or(false) {
+        (StatusCode::MOVED_PERMANENTLY, [(header::LOCATION, target)]).into_response()
+    } else {
+        ApiError::RouteNotFound.into_response()
+    }
+}
+
 /// DRF's 405 body, with the `Allow` header axum already set.
 async fn method_not_allowed(req: Request, next: Next) -> Response {
     let method = req.method().clone();
@@ -142,7 +166,13 @@ async fn body_limit(State(state): State<AppState>, req: Request, next: Next) -> 
         response.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("close"));
         return response;
     }
-    next.run(req).await
+    // Read the body now: a request refused before its handler reads the body (401,
+    // 403) would otherwise leave it unread, and the connection would be dropped.
+    let (parts, body) = req.into_parts();
+    match axum::body::to_bytes(body, state.settings.body_limit).await {
+        Ok(bytes) => next.run(Request::from_parts(parts, axum::body::Body::from(bytes))).await,
+        Err(_) => ApiError::PayloadTooLarge.into_response(),
+    }
 }
 
 fn cors(settings: &Settings) -> CorsLayer {

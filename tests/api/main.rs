@@ -5,5 +5,6 @@ mod helpers;
 
 mod auth;
 mod blog;
+mod music;
 mod messages;
 mod tasks;

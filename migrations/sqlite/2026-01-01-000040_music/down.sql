@@ -1,0 +1,3 @@
+DROP TABLE song_likes;
+DROP TABLE songs;
+DROP TABLE albums;

@@ -9,7 +9,9 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::Router;
 use tower_http::cors::{AllowOrigin, CorsLayer};
-use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, RequestId, SetRequestIdLayer};
+use tower_http::request_id::{
+    MakeRequestUuid, PropagateRequestIdLayer, RequestId, SetRequestIdLayer,
+};
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 
@@ -37,7 +39,12 @@ impl AppState {
     pub fn new(settings: Settings, db: Db) -> Self {
         let keys = Arc::new(Keys::derive(&settings.secret_key));
         let hasher = Hasher::new(settings.argon2_memory_kib, settings.argon2_iterations);
-        Self { db, settings: Arc::new(settings), keys, hasher }
+        Self {
+            db,
+            settings: Arc::new(settings),
+            keys,
+            hasher,
+        }
     }
 }
 
@@ -92,7 +99,12 @@ pub fn router(state: AppState) -> Router {
 /// The Host header without its port (`[::1]:8000` -> `[::1]`).
 fn host_name(host: &str) -> &str {
     match host.rsplit_once(':') {
-        Some((name, port)) if port.chars().all(|c| c.is_ascii_digit()) && (!name.contains(':') || name.ends_with(']')) => name,
+        Some((name, port))
+            if port.chars().all(|c| c.is_ascii_digit())
+                && (!name.contains(':') || name.ends_with(']')) =>
+        {
+            name
+        }
         _ => host,
     }
 }
@@ -103,10 +115,15 @@ async fn allowed_hosts(State(state): State<AppState>, req: Request, next: Next) 
     if allowed.is_empty() || allowed.iter().any(|h| h == "*") {
         return next.run(req).await;
     }
-    let host = req.headers().get(header::HOST).and_then(|v| v.to_str().ok()).unwrap_or_default();
+    let host = req
+        .headers()
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
     let name = host_name(host);
     let ok = allowed.iter().any(|h| {
-        h.eq_ignore_ascii_case(name) || (h.starts_with('.') && (name.ends_with(h.as_str()) || name == &h[1..]))
+        h.eq_ignore_ascii_case(name)
+            || (h.starts_with('.') && (name.ends_with(h.as_str()) || name == &h[1..]))
     });
     if ok {
         next.run(req).await
@@ -127,10 +144,19 @@ async fn append_slash(routes: Router, req: Request) -> Response {
         Some(q) => format!("{path}/?{q}"),
         None => format!("{path}/"),
     };
-    let Ok(uri) = target.parse::<axum::http::Uri>() else { return ApiError::RouteNotFound.into_response() };
-    let probe = Request::builder().method(Method::HEAD).uri(uri).body(axum::body::Body::empty());
-    let Ok(probe) = probe else { return ApiError::RouteNotFound.into_response() };
-    let found = tower::ServiceExt::oneshot(routes, probe).await.map(|r| r.status() != StatusCode::NOT_FOUND);
+    let Ok(uri) = target.parse::<axum::http::Uri>() else {
+        return ApiError::RouteNotFound.into_response();
+    };
+    let probe = Request::builder()
+        .method(Method::HEAD)
+        .uri(uri)
+        .body(axum::body::Body::empty());
+    let Ok(probe) = probe else {
+        return ApiError::RouteNotFound.into_response();
+    };
+    let found = tower::ServiceExt::oneshot(routes, probe)
+        .await
+        .map(|r| r.status() != StatusCode::NOT_FOUND);
     if found.unwrap_or(false) {
         (StatusCode::MOVED_PERMANENTLY, [(header::LOCATION, target)]).into_response()
     } else {
@@ -142,7 +168,9 @@ async fn append_slash(routes: Router, req: Request) -> Response {
 async fn method_not_allowed(req: Request, next: Next) -> Response {
     let method = req.method().clone();
     let response = next.run(req).await;
-    if response.status() != StatusCode::METHOD_NOT_ALLOWED || response.headers().contains_key(header::CONTENT_TYPE) {
+    if response.status() != StatusCode::METHOD_NOT_ALLOWED
+        || response.headers().contains_key(header::CONTENT_TYPE)
+    {
         return response;
     }
     let allow = response.headers().get(header::ALLOW).cloned();
@@ -163,25 +191,40 @@ async fn body_limit(State(state): State<AppState>, req: Request, next: Next) -> 
     if declared.is_some_and(|len| len > state.settings.body_limit) {
         let mut response = ApiError::PayloadTooLarge.into_response();
         // the unread body makes the connection unusable
-        response.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("close"));
+        response
+            .headers_mut()
+            .insert(header::CONNECTION, HeaderValue::from_static("close"));
         return response;
     }
     // Read the body now: a request refused before its handler reads the body (401,
     // 403) would otherwise leave it unread, and the connection would be dropped.
     let (parts, body) = req.into_parts();
     match axum::body::to_bytes(body, state.settings.body_limit).await {
-        Ok(bytes) => next.run(Request::from_parts(parts, axum::body::Body::from(bytes))).await,
+        Ok(bytes) => {
+            next.run(Request::from_parts(parts, axum::body::Body::from(bytes)))
+                .await
+        }
         Err(_) => ApiError::PayloadTooLarge.into_response(),
     }
 }
 
 fn cors(settings: &Settings) -> CorsLayer {
-    let origins: Vec<HeaderValue> =
-        settings.cors_allowed_origins.iter().filter_map(|o| HeaderValue::from_str(o).ok()).collect();
+    let origins: Vec<HeaderValue> = settings
+        .cors_allowed_origins
+        .iter()
+        .filter_map(|o| HeaderValue::from_str(o).ok())
+        .collect();
     CorsLayer::new()
         .allow_origin(AllowOrigin::list(origins))
         .allow_credentials(settings.cors_allow_credentials)
-        .allow_methods([Method::DELETE, Method::GET, Method::OPTIONS, Method::PATCH, Method::POST, Method::PUT])
+        .allow_methods([
+            Method::DELETE,
+            Method::GET,
+            Method::OPTIONS,
+            Method::PATCH,
+            Method::POST,
+            Method::PUT,
+        ])
         .allow_headers([
             header::ACCEPT,
             header::AUTHORIZATION,
@@ -202,9 +245,12 @@ pub async fn serve(
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let app = router(state);
-    axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>())
-        .with_graceful_shutdown(shutdown)
-        .await
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
 }
 
 #[cfg(test)]

@@ -66,7 +66,10 @@ pub fn parse_duration(name: &str, value: &str) -> anyhow::Result<Duration> {
         Some((i, c)) if c.is_ascii_alphabetic() => (&value[..i], c),
         _ => (value, 's'),
     };
-    let n: u64 = digits.trim().parse().with_context(|| format!("{name}: not a duration: {value:?}"))?;
+    let n: u64 = digits
+        .trim()
+        .parse()
+        .with_context(|| format!("{name}: not a duration: {value:?}"))?;
     let secs = match unit {
         's' => n,
         'm' => n * 60,
@@ -78,7 +81,11 @@ pub fn parse_duration(name: &str, value: &str) -> anyhow::Result<Duration> {
 }
 
 fn list(value: &str) -> Vec<String> {
-    value.split(',').map(|s| s.trim().trim_end_matches('/').to_owned()).filter(|s| !s.is_empty()).collect()
+    value
+        .split(',')
+        .map(|s| s.trim().trim_end_matches('/').to_owned())
+        .filter(|s| !s.is_empty())
+        .collect()
 }
 
 fn bool_var(name: &str, default: bool) -> anyhow::Result<bool> {
@@ -92,7 +99,10 @@ fn duration_var(name: &str, default: Duration) -> anyhow::Result<Duration> {
 fn number_var<T: std::str::FromStr>(name: &str, default: T) -> anyhow::Result<T> {
     match var(name) {
         None => Ok(default),
-        Some(v) => v.trim().parse().map_err(|_| anyhow::anyhow!("{name}: not a number: {v:?}")),
+        Some(v) => v
+            .trim()
+            .parse()
+            .map_err(|_| anyhow::anyhow!("{name}: not a number: {v:?}")),
     }
 }
 
@@ -124,11 +134,21 @@ impl Settings {
             debug,
             addr: var("HEARTH_ADDR").unwrap_or_else(|| "127.0.0.1:8000".to_owned()),
             allowed_hosts: list(&var("ALLOWED_HOSTS").unwrap_or_default()),
-            cors_allowed_origins: list(&var("CORS_ALLOWED_ORIGINS").unwrap_or_else(|| dev_default.to_owned())),
-            csrf_trusted_origins: list(&var("CSRF_TRUSTED_ORIGINS").unwrap_or_else(|| dev_default.to_owned())),
+            cors_allowed_origins: list(
+                &var("CORS_ALLOWED_ORIGINS").unwrap_or_else(|| dev_default.to_owned()),
+            ),
+            csrf_trusted_origins: list(
+                &var("CSRF_TRUSTED_ORIGINS").unwrap_or_else(|| dev_default.to_owned()),
+            ),
             cors_allow_credentials: bool_var("CORS_ALLOW_CREDENTIALS", true)?,
-            access_token_lifetime: duration_var("ACCESS_TOKEN_LIFETIME", Duration::from_secs(30 * 60))?,
-            refresh_token_lifetime: duration_var("REFRESH_TOKEN_LIFETIME", Duration::from_secs(86400))?,
+            access_token_lifetime: duration_var(
+                "ACCESS_TOKEN_LIFETIME",
+                Duration::from_secs(30 * 60),
+            )?,
+            refresh_token_lifetime: duration_var(
+                "REFRESH_TOKEN_LIFETIME",
+                Duration::from_secs(86400),
+            )?,
             rotate_refresh_tokens: bool_var("ROTATE_REFRESH_TOKENS", true)?,
             refresh_reuse_grace: duration_var("REFRESH_REUSE_GRACE", Duration::from_secs(10))?,
             session_cookie_secure: bool_var("SESSION_COOKIE_SECURE", false)?,
@@ -184,7 +204,10 @@ impl Settings {
 /// or in the working directory for PostgreSQL.
 fn kept_secret_key(target: &Target) -> anyhow::Result<String> {
     let dir = match target {
-        Target::Sqlite(path) => Path::new(path).parent().map(Path::to_path_buf).unwrap_or_default(),
+        Target::Sqlite(path) => Path::new(path)
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_default(),
         Target::Postgres(_) => PathBuf::new(),
     };
     let file = dir.join(".hearth_secret_key");
@@ -195,7 +218,8 @@ fn kept_secret_key(target: &Target) -> anyhow::Result<String> {
         }
     }
     let key = crate::auth::crypto::random_string(50);
-    write_private(&file, &key).with_context(|| format!("cannot keep the generated SECRET_KEY in {}", file.display()))?;
+    write_private(&file, &key)
+        .with_context(|| format!("cannot keep the generated SECRET_KEY in {}", file.display()))?;
     Ok(key)
 }
 
@@ -203,7 +227,12 @@ fn kept_secret_key(target: &Target) -> anyhow::Result<String> {
 fn write_private(file: &Path, contents: &str) -> std::io::Result<()> {
     use std::io::Write as _;
     use std::os::unix::fs::OpenOptionsExt as _;
-    let mut f = std::fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(file)?;
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(file)?;
     f.write_all(contents.as_bytes())
 }
 
@@ -219,8 +248,14 @@ mod tests {
     #[test]
     fn durations_take_units() {
         assert_eq!(parse_duration("x", "90").unwrap(), Duration::from_secs(90));
-        assert_eq!(parse_duration("x", "30m").unwrap(), Duration::from_secs(1800));
-        assert_eq!(parse_duration("x", "1d").unwrap(), Duration::from_secs(86400));
+        assert_eq!(
+            parse_duration("x", "30m").unwrap(),
+            Duration::from_secs(1800)
+        );
+        assert_eq!(
+            parse_duration("x", "1d").unwrap(),
+            Duration::from_secs(86400)
+        );
         assert!(parse_duration("x", "soon").is_err());
     }
 }

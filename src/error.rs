@@ -95,9 +95,8 @@ impl From<diesel::result::Error> for ApiError {
         use diesel::result::{DatabaseErrorKind, Error};
         match err {
             // the server went away under a pooled connection: an outage, not a bug
-            Error::DatabaseError(DatabaseErrorKind::ClosedConnection, _) | Error::BrokenTransactionManager => {
-                Self::Unavailable(err.into())
-            }
+            Error::DatabaseError(DatabaseErrorKind::ClosedConnection, _)
+            | Error::BrokenTransactionManager => Self::Unavailable(err.into()),
             _ => Self::Internal(err.into()),
         }
     }
@@ -114,14 +113,20 @@ impl IntoResponse for ApiError {
             Self::Validation(errors) => serde_json::to_value(errors).unwrap_or_default(),
             Self::BadRequestBody(body) | Self::AuthFailed(body) => body,
             Self::BadRequestText(text) => {
-                return (status, [(header::CONTENT_TYPE, "text/plain; charset=utf-8")], text)
+                return (
+                    status,
+                    [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+                    text,
+                )
                     .into_response()
             }
             Self::BadRequest(detail) => json!({ "detail": detail }),
             Self::NotAuthenticated => json!({ "detail": NOT_AUTHENTICATED }),
             Self::PermissionDenied => json!({ "detail": PERMISSION_DENIED }),
             Self::Csrf(reason) => json!({ "detail": format!("CSRF Failed: {reason}") }),
-            Self::NotFound(model) => json!({ "detail": format!("No {model} matches the given query.") }),
+            Self::NotFound(model) => {
+                json!({ "detail": format!("No {model} matches the given query.") })
+            }
             Self::RouteNotFound => json!({ "detail": "Not found." }),
             Self::MethodNotAllowed(method) => {
                 json!({ "detail": format!("Method \"{method}\" not allowed.") })
@@ -145,11 +150,11 @@ impl IntoResponse for ApiError {
         };
         let mut response = (status, axum::Json(body)).into_response();
         let headers = response.headers_mut();
-        match status {
-            StatusCode::UNAUTHORIZED => {
-                headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer realm=\"api\""));
-            }
-            _ => {}
+        if status == StatusCode::UNAUTHORIZED {
+            headers.insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Bearer realm=\"api\""),
+            );
         }
         if let Some(wait) = retry_after {
             headers.insert(header::RETRY_AFTER, HeaderValue::from(wait));

@@ -26,17 +26,27 @@ impl Body {
 
 fn media_type(headers: &HeaderMap) -> Option<String> {
     let value = headers.get(header::CONTENT_TYPE)?.to_str().ok()?;
-    Some(value.split(';').next().unwrap_or_default().trim().to_ascii_lowercase())
+    Some(
+        value
+            .split(';')
+            .next()
+            .unwrap_or_default()
+            .trim()
+            .to_ascii_lowercase(),
+    )
 }
 
 pub fn parse_body(headers: &HeaderMap, bytes: &[u8]) -> Result<Value, ApiError> {
     match media_type(headers).as_deref() {
         Some("application/x-www-form-urlencoded") => Ok(form_to_value(bytes)),
-        Some(kind) if !(kind == "application/json" || kind.ends_with("+json")) && !bytes.is_empty() => {
+        Some(kind)
+            if !(kind == "application/json" || kind.ends_with("+json") || bytes.is_empty()) =>
+        {
             Err(ApiError::UnsupportedMediaType(kind.to_owned()))
         }
         _ if bytes.iter().all(u8::is_ascii_whitespace) => Ok(Value::Object(Map::new())),
-        _ => serde_json::from_slice(bytes).map_err(|e| ApiError::BadRequest(format!("JSON parse error - {e}"))),
+        _ => serde_json::from_slice(bytes)
+            .map_err(|e| ApiError::BadRequest(format!("JSON parse error - {e}"))),
     }
 }
 
@@ -80,7 +90,9 @@ pub struct Page {
 }
 
 fn query_param(uri: &Uri, name: &str) -> Option<String> {
-    form_urlencoded::parse(uri.query()?.as_bytes()).find(|(k, _)| k == name).map(|(_, v)| v.into_owned())
+    form_urlencoded::parse(uri.query()?.as_bytes())
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.into_owned())
 }
 
 impl Page {
@@ -89,9 +101,20 @@ impl Page {
             .and_then(|v| v.trim().parse::<i64>().ok())
             .filter(|l| *l > 0)
             .map_or(DEFAULT_LIMIT, |l| l.min(MAX_LIMIT));
-        let offset = query_param(uri, "offset").and_then(|v| v.trim().parse::<i64>().ok()).filter(|o| *o >= 0).unwrap_or(0);
-        let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).map(str::to_owned);
-        Self { limit, offset, uri: uri.clone(), host }
+        let offset = query_param(uri, "offset")
+            .and_then(|v| v.trim().parse::<i64>().ok())
+            .filter(|o| *o >= 0)
+            .unwrap_or(0);
+        let host = headers
+            .get(header::HOST)
+            .and_then(|h| h.to_str().ok())
+            .map(str::to_owned);
+        Self {
+            limit,
+            offset,
+            uri: uri.clone(),
+            host,
+        }
     }
 
     /// The page's address with `limit` and `offset` replaced (other parameters kept).
@@ -122,11 +145,17 @@ impl Page {
         headers.insert("x-total-count", HeaderValue::from(total));
         let mut links = Vec::new();
         if self.offset + self.limit < total {
-            links.push(format!("<{}>; rel=\"next\"", self.link(Some(self.offset + self.limit))));
+            links.push(format!(
+                "<{}>; rel=\"next\"",
+                self.link(Some(self.offset + self.limit))
+            ));
         }
         if self.offset > 0 {
             let prev = self.offset - self.limit;
-            links.push(format!("<{}>; rel=\"prev\"", self.link((prev > 0).then_some(prev))));
+            links.push(format!(
+                "<{}>; rel=\"prev\"",
+                self.link((prev > 0).then_some(prev))
+            ));
         }
         if !links.is_empty() {
             if let Ok(value) = HeaderValue::from_str(&links.join(", ")) {
@@ -153,10 +182,13 @@ impl<S: Send + Sync> FromRequestParts<S> for Id {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
-        let axum::extract::Path(raw) = axum::extract::Path::<String>::from_request_parts(parts, state)
-            .await
-            .map_err(|_| ApiError::RouteNotFound)?;
-        raw.parse::<i64>().map(Id).map_err(|_| ApiError::RouteNotFound)
+        let axum::extract::Path(raw) =
+            axum::extract::Path::<String>::from_request_parts(parts, state)
+                .await
+                .map_err(|_| ApiError::RouteNotFound)?;
+        raw.parse::<i64>()
+            .map(Id)
+            .map_err(|_| ApiError::RouteNotFound)
     }
 }
 
@@ -187,6 +219,9 @@ mod tests {
 
     #[test]
     fn form_bodies_become_objects() {
-        assert_eq!(form_to_value(b"a=1&b=x+y"), serde_json::json!({"a": "1", "b": "x y"}));
+        assert_eq!(
+            form_to_value(b"a=1&b=x+y"),
+            serde_json::json!({"a": "1", "b": "x y"})
+        );
     }
 }

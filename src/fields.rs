@@ -16,7 +16,8 @@ pub const NULL: &str = "This field may not be null.";
 pub const NOT_A_STRING: &str = "Not a valid string.";
 pub const INVALID_INTEGER: &str = "A valid integer is required.";
 pub const INVALID_BOOLEAN: &str = "Must be a valid boolean.";
-pub const INVALID_DATE: &str = "Date has wrong format. Use one of these formats instead: YYYY-MM-DD.";
+pub const INVALID_DATE: &str =
+    "Date has wrong format. Use one of these formats instead: YYYY-MM-DD.";
 
 /// Field errors in the order they were found, serialised as DRF's `{field: [msg]}`.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -36,7 +37,10 @@ impl FieldErrors {
     }
 
     pub fn get(&self, field: &str) -> Option<&[String]> {
-        self.0.iter().find(|(name, _)| name == field).map(|(_, m)| m.as_slice())
+        self.0
+            .iter()
+            .find(|(name, _)| name == field)
+            .map(|(_, m)| m.as_slice())
     }
 
     pub fn iter(&self) -> impl Iterator<Item = (&str, &[String])> {
@@ -89,7 +93,11 @@ impl Input {
     /// Anything but an object is DRF's `non_field_errors` 400.
     pub fn new(body: Value, partial: bool) -> Result<Self, ApiError> {
         match body {
-            Value::Object(map) => Ok(Self { map, partial, errors: FieldErrors::default() }),
+            Value::Object(map) => Ok(Self {
+                map,
+                partial,
+                errors: FieldErrors::default(),
+            }),
             other => Err(ApiError::non_field(format!(
                 "Invalid data. Expected a dictionary, but got {}.",
                 python_type(&other)
@@ -164,14 +172,23 @@ impl Input {
             return None;
         }
         if text.chars().count() > max {
-            self.errors.add(name, format!("Ensure this field has no more than {max} characters."));
+            self.errors.add(
+                name,
+                format!("Ensure this field has no more than {max} characters."),
+            );
             return None;
         }
         Some(text)
     }
 
     /// A CharField with every option spelled out.
-    pub fn string(&mut self, name: &str, max: Option<usize>, allow_blank: bool, required: bool) -> Option<String> {
+    pub fn string(
+        &mut self,
+        name: &str,
+        max: Option<usize>,
+        allow_blank: bool,
+        required: bool,
+    ) -> Option<String> {
         let value = self.present(name, required)?;
         let text = match value {
             Value::String(s) => s.trim().to_owned(),
@@ -191,7 +208,10 @@ impl Input {
         }
         if let Some(max) = max {
             if text.chars().count() > max {
-                self.errors.add(name, format!("Ensure this field has no more than {max} characters."));
+                self.errors.add(
+                    name,
+                    format!("Ensure this field has no more than {max} characters."),
+                );
                 return None;
             }
         }
@@ -202,12 +222,22 @@ impl Input {
     pub fn integer(&mut self, name: &str, min: Option<i64>) -> Option<i64> {
         let value = self.present(name, true)?;
         let Some(n) = parse_integer(&value) else {
-            self.errors.add(name, if value.is_null() { NULL } else { INVALID_INTEGER });
+            self.errors.add(
+                name,
+                if value.is_null() {
+                    NULL
+                } else {
+                    INVALID_INTEGER
+                },
+            );
             return None;
         };
         if let Some(min) = min {
             if n < min {
-                self.errors.add(name, format!("Ensure this value is greater than or equal to {min}."));
+                self.errors.add(
+                    name,
+                    format!("Ensure this value is greater than or equal to {min}."),
+                );
                 return None;
             }
         }
@@ -219,7 +249,14 @@ impl Input {
         let value = self.map.get(name)?.clone();
         let parsed = parse_boolean(&value);
         if parsed.is_none() {
-            self.errors.add(name, if value.is_null() { NULL } else { INVALID_BOOLEAN });
+            self.errors.add(
+                name,
+                if value.is_null() {
+                    NULL
+                } else {
+                    INVALID_BOOLEAN
+                },
+            );
         }
         parsed
     }
@@ -227,9 +264,12 @@ impl Input {
     /// A DateField in ISO 8601 (`YYYY-MM-DD`).
     pub fn date(&mut self, name: &str) -> Option<NaiveDate> {
         let value = self.present(name, true)?;
-        let parsed = value.as_str().and_then(|s| NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d").ok());
+        let parsed = value
+            .as_str()
+            .and_then(|s| NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d").ok());
         if parsed.is_none() {
-            self.errors.add(name, if value.is_null() { NULL } else { INVALID_DATE });
+            self.errors
+                .add(name, if value.is_null() { NULL } else { INVALID_DATE });
         }
         parsed
     }
@@ -247,7 +287,10 @@ impl Input {
             let message = if value.is_null() {
                 NULL.to_owned()
             } else {
-                format!("Incorrect type. Expected pk value, received {}.", python_type(&value))
+                format!(
+                    "Incorrect type. Expected pk value, received {}.",
+                    python_type(&value)
+                )
             };
             self.errors.add(name, message);
         }
@@ -275,7 +318,10 @@ pub fn parse_integer(value: &Value) -> Option<i64> {
     match value {
         Value::Number(n) => n.as_i64().or_else(|| {
             let f = n.as_f64()?;
-            #[expect(clippy::cast_possible_truncation, reason = "checked integral and in range")]
+            #[expect(
+                clippy::cast_possible_truncation,
+                reason = "checked integral and in range"
+            )]
             (f.fract() == 0.0 && f.abs() < 9.0e15).then_some(f as i64)
         }),
         Value::String(s) if s.len() <= 1000 => {
@@ -283,7 +329,10 @@ pub fn parse_integer(value: &Value) -> Option<i64> {
             s.parse().ok().or_else(|| {
                 // "12.0" is accepted, as by DRF
                 let (whole, frac) = s.split_once('.')?;
-                frac.chars().all(|c| c == '0').then(|| whole.parse().ok()).flatten()
+                frac.chars()
+                    .all(|c| c == '0')
+                    .then(|| whole.parse().ok())
+                    .flatten()
             })
         }
         _ => None,
@@ -295,16 +344,15 @@ pub fn parse_boolean(value: &Value) -> Option<bool> {
     match value {
         Value::Bool(b) => Some(*b),
         Value::Number(n) => match n.as_f64() {
-            Some(x) if x == 1.0 => Some(true),
-            Some(x) if x == 0.0 => Some(false),
+            Some(1.0) => Some(true),
+            Some(0.0) => Some(false),
             _ => None,
         },
         Value::String(s) => match s.as_str() {
-            "t" | "T" | "y" | "Y" | "yes" | "Yes" | "YES" | "true" | "True" | "TRUE" | "on" | "On" | "ON" | "1" => {
-                Some(true)
-            }
-            "f" | "F" | "n" | "N" | "no" | "No" | "NO" | "false" | "False" | "FALSE" | "off" | "Off" | "OFF"
-            | "0" => Some(false),
+            "t" | "T" | "y" | "Y" | "yes" | "Yes" | "YES" | "true" | "True" | "TRUE" | "on"
+            | "On" | "ON" | "1" => Some(true),
+            "f" | "F" | "n" | "N" | "no" | "No" | "NO" | "false" | "False" | "FALSE" | "off"
+            | "Off" | "OFF" | "0" => Some(false),
             _ => None,
         },
         Value::Null | Value::Array(_) | Value::Object(_) => None,

@@ -53,8 +53,14 @@ impl Keys {
     pub fn seal(&self, plain: &str) -> String {
         let mut nonce = [0u8; 12];
         rand::rng().fill_bytes(&mut nonce);
-        #[expect(clippy::expect_used, reason = "AES-GCM encryption of a short text cannot fail")]
-        let sealed = self.seal.encrypt(Nonce::from_slice(&nonce), plain.as_bytes()).expect("seal");
+        #[expect(
+            clippy::expect_used,
+            reason = "AES-GCM encryption of a short text cannot fail"
+        )]
+        let sealed = self
+            .seal
+            .encrypt(Nonce::from_slice(&nonce), plain.as_bytes())
+            .expect("seal");
         let mut out = nonce.to_vec();
         out.extend(sealed);
         URL_SAFE_NO_PAD.encode(out)

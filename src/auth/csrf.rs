@@ -16,7 +16,10 @@ const CHARS: &[u8] = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ01234
 const COOKIE_AGE: i64 = 31_449_600;
 
 pub fn is_safe(method: &Method) -> bool {
-    matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS | Method::TRACE)
+    matches!(
+        *method,
+        Method::GET | Method::HEAD | Method::OPTIONS | Method::TRACE
+    )
 }
 
 pub fn new_secret() -> String {
@@ -72,23 +75,34 @@ fn unmask(token: &str) -> String {
 /// The server's own origin as Django computes it from the Host header.
 fn own_origin(headers: &HeaderMap, secure: bool) -> Option<String> {
     let host = headers.get(header::HOST)?.to_str().ok()?;
-    Some(format!("{}://{host}", if secure { "https" } else { "http" }))
+    Some(format!(
+        "{}://{host}",
+        if secure { "https" } else { "http" }
+    ))
 }
 
 /// Django's CsrfViewMiddleware for an unsafe request. `form_token` is the body's
 /// `csrfmiddlewaretoken`, when the body is a form.
-pub fn check(settings: &Settings, headers: &HeaderMap, secure: bool, form_token: Option<&str>) -> Result<(), ApiError> {
+pub fn check(
+    settings: &Settings,
+    headers: &HeaderMap,
+    secure: bool,
+    form_token: Option<&str>,
+) -> Result<(), ApiError> {
     if let Some(origin) = headers.get(header::ORIGIN) {
         let origin = origin.to_str().unwrap_or_default();
         let trusted = own_origin(headers, secure).as_deref() == Some(origin)
             || settings.csrf_trusted_origins.iter().any(|o| o == origin);
         if !trusted {
-            return Err(ApiError::Csrf(format!("Origin checking failed - {origin} does not match any trusted origins.")));
+            return Err(ApiError::Csrf(format!(
+                "Origin checking failed - {origin} does not match any trusted origins."
+            )));
         }
     } else if secure {
         check_referer(settings, headers)?;
     }
-    let secret = cookie_value(headers, COOKIE).ok_or_else(|| ApiError::Csrf("CSRF cookie not set.".into()))?;
+    let secret = cookie_value(headers, COOKIE)
+        .ok_or_else(|| ApiError::Csrf("CSRF cookie not set.".into()))?;
     if let Err(reason) = valid_format(&secret) {
         return Err(ApiError::Csrf(format!("CSRF cookie {reason}.")));
     }
@@ -100,10 +114,14 @@ pub fn check(settings: &Settings, headers: &HeaderMap, secure: bool, form_token:
         },
     };
     if let Err(reason) = valid_format(&token) {
-        return Err(ApiError::Csrf(format!("CSRF token from {source} {reason}.")));
+        return Err(ApiError::Csrf(format!(
+            "CSRF token from {source} {reason}."
+        )));
     }
     if !constant_time_eq(unmask(&token).as_bytes(), unmask(&secret).as_bytes()) {
-        return Err(ApiError::Csrf(format!("CSRF token from {source} incorrect.")));
+        return Err(ApiError::Csrf(format!(
+            "CSRF token from {source} incorrect."
+        )));
     }
     Ok(())
 }
@@ -114,17 +132,31 @@ fn check_referer(settings: &Settings, headers: &HeaderMap) -> Result<(), ApiErro
         .and_then(|v| v.to_str().ok())
         .ok_or_else(|| ApiError::Csrf("Referer checking failed - no Referer.".into()))?;
     let Ok(url) = referer.parse::<axum::http::Uri>() else {
-        return Err(ApiError::Csrf("Referer checking failed - Referer is malformed.".into()));
+        return Err(ApiError::Csrf(
+            "Referer checking failed - Referer is malformed.".into(),
+        ));
     };
     if url.scheme_str() != Some("https") {
-        return Err(ApiError::Csrf("Referer checking failed - Referer is insecure while host is secure.".into()));
+        return Err(ApiError::Csrf(
+            "Referer checking failed - Referer is insecure while host is secure.".into(),
+        ));
     }
-    let origin = format!("https://{}", url.authority().map(|a| a.as_str()).unwrap_or_default());
-    let host = headers.get(header::HOST).and_then(|v| v.to_str().ok()).unwrap_or_default();
-    if origin == format!("https://{host}") || settings.csrf_trusted_origins.iter().any(|o| *o == origin) {
+    let origin = format!(
+        "https://{}",
+        url.authority().map(|a| a.as_str()).unwrap_or_default()
+    );
+    let host = headers
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    if origin == format!("https://{host}")
+        || settings.csrf_trusted_origins.contains(&origin)
+    {
         Ok(())
     } else {
-        Err(ApiError::Csrf(format!("Referer checking failed - {referer} does not match any trusted origins.")))
+        Err(ApiError::Csrf(format!(
+            "Referer checking failed - {referer} does not match any trusted origins."
+        )))
     }
 }
 
@@ -137,8 +169,11 @@ mod tests {
         let secret = "abcdefghijklmnopqrstuvwxyzABCDEF";
         let mask = "0123456789abcdefghijklmnopqrstuv";
         let pos = |c: u8| CHARS.iter().position(|&x| x == c).unwrap();
-        let cipher: String =
-            secret.bytes().zip(mask.bytes()).map(|(s, m)| CHARS[(pos(s) + pos(m)) % CHARS.len()] as char).collect();
+        let cipher: String = secret
+            .bytes()
+            .zip(mask.bytes())
+            .map(|(s, m)| CHARS[(pos(s) + pos(m)) % CHARS.len()] as char)
+            .collect();
         assert_eq!(unmask(&format!("{mask}{cipher}")), secret);
         assert_eq!(unmask(secret), secret);
     }

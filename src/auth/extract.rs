@@ -23,9 +23,13 @@ pub const SESSION_COOKIE: &str = "sessionid";
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Via {
     /// A JWT access token, with the login it belongs to when Hearth issued it.
-    Jwt { login: Option<i64> },
+    Jwt {
+        login: Option<i64>,
+    },
     Token,
-    Session { login: i64 },
+    Session {
+        login: i64,
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -140,10 +144,17 @@ fn detail(text: &str) -> ApiError {
 
 /// The request's client address: the socket's, or the last hop of
 /// `X-Forwarded-For` when the socket is a trusted proxy.
-pub fn client_addr(parts_headers: &HeaderMap, socket: Option<SocketAddr>, trusted: &[String]) -> String {
+pub fn client_addr(
+    parts_headers: &HeaderMap,
+    socket: Option<SocketAddr>,
+    trusted: &[String],
+) -> String {
     let peer = socket.map(|s| s.ip().to_string()).unwrap_or_default();
-    if trusted.iter().any(|p| *p == peer) {
-        if let Some(forwarded) = parts_headers.get("x-forwarded-for").and_then(|v| v.to_str().ok()) {
+    if trusted.contains(&peer) {
+        if let Some(forwarded) = parts_headers
+            .get("x-forwarded-for")
+            .and_then(|v| v.to_str().ok())
+        {
             if let Some(last) = forwarded.split(',').map(str::trim).rfind(|s| !s.is_empty()) {
                 return last.to_owned();
             }
@@ -153,7 +164,10 @@ pub fn client_addr(parts_headers: &HeaderMap, socket: Option<SocketAddr>, truste
 }
 
 pub fn client(parts: &Parts, state: &AppState) -> Client {
-    let socket = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0);
+    let socket = parts
+        .extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0);
     Client {
         addr: client_addr(&parts.headers, socket, &state.settings.trusted_proxies),
         user_agent: parts
@@ -167,13 +181,23 @@ pub fn client(parts: &Parts, state: &AppState) -> Client {
 
 /// Whether the request came over HTTPS (directly, or from a trusted proxy).
 pub fn is_secure(parts: &Parts, state: &AppState) -> bool {
-    let socket = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip().to_string());
+    let socket = parts
+        .extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip().to_string());
     socket.is_some_and(|peer| state.settings.trusted_proxies.contains(&peer))
-        && parts.headers.get("x-forwarded-proto").and_then(|v| v.to_str().ok()) == Some("https")
+        && parts
+            .headers
+            .get("x-forwarded-proto")
+            .and_then(|v| v.to_str().ok())
+            == Some("https")
 }
 
 async fn authenticate(parts: &Parts, state: &AppState) -> Result<Option<Auth>, ApiError> {
-    let authorization = parts.headers.get(header::AUTHORIZATION).map(|v| v.to_str().unwrap_or_default());
+    let authorization = parts
+        .headers
+        .get(header::AUTHORIZATION)
+        .map(|v| v.to_str().unwrap_or_default());
     if let Some(value) = authorization {
         let mut words = value.split(' ').filter(|w| !w.is_empty());
         match words.next() {
@@ -188,9 +212,13 @@ async fn authenticate(parts: &Parts, state: &AppState) -> Result<Option<Auth>, A
             }
             Some("Token") => {
                 let key = match (words.next(), words.next()) {
-                    (None, _) => return Err(detail("Invalid token header. No credentials provided.")),
+                    (None, _) => {
+                        return Err(detail("Invalid token header. No credentials provided."))
+                    }
                     (Some(_), Some(_)) => {
-                        return Err(detail("Invalid token header. Token string should not contain spaces."))
+                        return Err(detail(
+                            "Invalid token header. Token string should not contain spaces.",
+                        ))
                     }
                     (Some(key), None) => key.to_owned(),
                 };
@@ -204,46 +232,82 @@ async fn authenticate(parts: &Parts, state: &AppState) -> Result<Option<Auth>, A
 
 async fn bearer(state: &AppState, token: &str) -> Result<Auth, ApiError> {
     let claims = jwt::decode(&state.keys, token, Kind::Access).map_err(token_not_valid)?;
-    let user_id = claims.user_id().ok_or_else(|| token_not_valid(TokenError::Invalid))?;
+    let user_id = claims
+        .user_id()
+        .ok_or_else(|| token_not_valid(TokenError::Invalid))?;
     let login = claims.login;
-    let found = state.db.run(move |conn| logins::user_with_login(conn, user_id, login)).await?;
+    let found = state
+        .db
+        .run(move |conn| logins::user_with_login(conn, user_id, login))
+        .await?;
     let Some((user, live)) = found else {
-        return Err(ApiError::AuthFailed(json!({"detail": "User not found", "code": "user_not_found"})));
+        return Err(ApiError::AuthFailed(
+            json!({"detail": "User not found", "code": "user_not_found"}),
+        ));
     };
     if !user.is_active {
-        return Err(ApiError::AuthFailed(json!({"detail": "User is inactive", "code": "user_inactive"})));
+        return Err(ApiError::AuthFailed(
+            json!({"detail": "User is inactive", "code": "user_inactive"}),
+        ));
     }
     // a logout-all, password change or ended login invalidates its access tokens at once
     if claims.ver.unwrap_or(0) != user.auth_version || !live {
         return Err(token_not_valid(TokenError::Invalid));
     }
-    Ok(Auth { user, via: Via::Jwt { login } })
+    Ok(Auth {
+        user,
+        via: Via::Jwt { login },
+    })
 }
 
 async fn drf_token(state: &AppState, key: String) -> Result<Auth, ApiError> {
     let hash = state.keys.lookup_hash(&key);
-    let user = state.db.run(move |conn| tokens::user_by_key_hash(conn, &hash)).await?;
+    let user = state
+        .db
+        .run(move |conn| tokens::user_by_key_hash(conn, &hash))
+        .await?;
     match user {
         None => Err(detail("Invalid token.")),
         Some(user) if !user.is_active => Err(detail("User inactive or deleted.")),
-        Some(user) => Ok(Auth { user, via: Via::Token }),
+        Some(user) => Ok(Auth {
+            user,
+            via: Via::Token,
+        }),
     }
 }
 
 async fn session(parts: &Parts, state: &AppState) -> Result<Option<Auth>, ApiError> {
-    let Some(key) = csrf::cookie_value(&parts.headers, SESSION_COOKIE) else { return Ok(None) };
+    let Some(key) = csrf::cookie_value(&parts.headers, SESSION_COOKIE) else {
+        return Ok(None);
+    };
     let hash = state.keys.lookup_hash(&key);
-    let found = state.db.run(move |conn| logins::session_user(conn, &hash)).await?;
-    let Some((login, user)) = found else { return Ok(None) };
+    let found = state
+        .db
+        .run(move |conn| logins::session_user(conn, &hash))
+        .await?;
+    let Some((login, user)) = found else {
+        return Ok(None);
+    };
     if !user.is_active {
         return Ok(None);
     }
     // DRF's SessionAuthentication enforces CSRF only for a session-authenticated user
     if !csrf::is_safe(&parts.method) {
-        let form_token = parts.extensions.get::<FormCsrfToken>().map(|t| t.0.as_str());
-        csrf::check(&state.settings, &parts.headers, is_secure(parts, state), form_token)?;
+        let form_token = parts
+            .extensions
+            .get::<FormCsrfToken>()
+            .map(|t| t.0.as_str());
+        csrf::check(
+            &state.settings,
+            &parts.headers,
+            is_secure(parts, state),
+            form_token,
+        )?;
     }
-    Ok(Some(Auth { user, via: Via::Session { login: login.id } }))
+    Ok(Some(Auth {
+        user,
+        via: Via::Session { login: login.id },
+    }))
 }
 
 /// A form body's `csrfmiddlewaretoken`, put in the extensions by routes that read

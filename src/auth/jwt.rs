@@ -74,7 +74,14 @@ fn validation() -> Validation {
 }
 
 /// A new token of `kind` for `user_id`, with a fresh `jti`.
-pub fn mint(keys: &Keys, kind: Kind, user_id: i64, lifetime: Duration, ver: i64, login: Option<i64>) -> (String, Claims) {
+pub fn mint(
+    keys: &Keys,
+    kind: Kind,
+    user_id: i64,
+    lifetime: Duration,
+    ver: i64,
+    login: Option<i64>,
+) -> (String, Claims) {
     let iat = chrono::Utc::now().timestamp();
     let claims = Claims {
         token_type: kind.as_str().to_owned(),
@@ -85,8 +92,12 @@ pub fn mint(keys: &Keys, kind: Kind, user_id: i64, lifetime: Duration, ver: i64,
         ver: (ver != 0).then_some(ver),
         login,
     };
-    #[expect(clippy::expect_used, reason = "HS256 signing of plain claims cannot fail")]
-    let token = jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &keys.jwt_encoding).expect("sign jwt");
+    #[expect(
+        clippy::expect_used,
+        reason = "HS256 signing of plain claims cannot fail"
+    )]
+    let token = jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &keys.jwt_encoding)
+        .expect("sign jwt");
     (token, claims)
 }
 
@@ -126,9 +137,18 @@ mod tests {
         let back = decode(&keys, &token, Kind::Access).unwrap();
         assert_eq!(back.user_id(), Some(7));
         assert_eq!(back.login, Some(3));
-        assert_eq!(decode(&keys, &token, Kind::Refresh).unwrap_err(), TokenError::WrongType);
+        assert_eq!(
+            decode(&keys, &token, Kind::Refresh).unwrap_err(),
+            TokenError::WrongType
+        );
         let other = Keys::derive(&SecretString::from("other"));
-        assert_eq!(decode(&other, &token, Kind::Access).unwrap_err(), TokenError::Invalid);
-        assert_eq!(decode(&keys, "garbage", Kind::Access).unwrap_err(), TokenError::Invalid);
+        assert_eq!(
+            decode(&other, &token, Kind::Access).unwrap_err(),
+            TokenError::Invalid
+        );
+        assert_eq!(
+            decode(&keys, "garbage", Kind::Access).unwrap_err(),
+            TokenError::Invalid
+        );
     }
 }

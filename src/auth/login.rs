@@ -18,9 +18,19 @@ use crate::error::ApiError;
 
 /// The user, when the password is right and the account active. An unknown username
 /// costs the same hash check as a wrong password.
-pub async fn check_credentials(state: &AppState, username: String, password: String) -> Result<Option<User>, ApiError> {
-    let user = state.db.run(move |conn| users::find_by_username(conn, &username)).await?;
-    let verified = state.hasher.verify(password.clone(), user.as_ref().map(|u| u.password.clone())).await?;
+pub async fn check_credentials(
+    state: &AppState,
+    username: String,
+    password: String,
+) -> Result<Option<User>, ApiError> {
+    let user = state
+        .db
+        .run(move |conn| users::find_by_username(conn, &username))
+        .await?;
+    let verified = state
+        .hasher
+        .verify(password.clone(), user.as_ref().map(|u| u.password.clone()))
+        .await?;
     let Some(user) = user.filter(|u| verified.ok() && u.is_active) else {
         tracing::debug!("login refused");
         return Ok(None);
@@ -28,13 +38,19 @@ pub async fn check_credentials(state: &AppState, username: String, password: Str
     if verified == Verified::YesRehash {
         let hash = state.hasher.hash(password).await?;
         let id = user.id;
-        state.db.run(move |conn| users::set_password_hash(conn, id, &hash)).await?;
+        state
+            .db
+            .run(move |conn| users::set_password_hash(conn, id, &hash))
+            .await?;
     }
     Ok(Some(user))
 }
 
 fn later(settings_lifetime: std::time::Duration) -> NaiveDateTime {
-    crate::time::now() + chrono::Duration::seconds(i64::try_from(settings_lifetime.as_secs()).unwrap_or(i64::MAX / 4))
+    crate::time::now()
+        + chrono::Duration::seconds(
+            i64::try_from(settings_lifetime.as_secs()).unwrap_or(i64::MAX / 4),
+        )
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -44,13 +60,36 @@ pub struct TokenPair {
 }
 
 /// A refresh token recorded in `login_id`, and an access token of the same login.
-pub fn issue_pair(conn: &mut Conn, state: &AppState, user: &User, login_id: i64) -> Result<TokenPair, ApiError> {
+pub fn issue_pair(
+    conn: &mut Conn,
+    state: &AppState,
+    user: &User,
+    login_id: i64,
+) -> Result<TokenPair, ApiError> {
     let s = &state.settings;
-    let (refresh, claims) =
-        jwt::mint(&state.keys, Kind::Refresh, user.id, s.refresh_token_lifetime, user.auth_version, Some(login_id));
-    logins::record_refresh(conn, login_id, user.id, &state.keys.lookup_hash(&claims.jti), expiry(&claims))?;
-    let (access, _) =
-        jwt::mint(&state.keys, Kind::Access, user.id, s.access_token_lifetime, user.auth_version, Some(login_id));
+    let (refresh, claims) = jwt::mint(
+        &state.keys,
+        Kind::Refresh,
+        user.id,
+        s.refresh_token_lifetime,
+        user.auth_version,
+        Some(login_id),
+    );
+    logins::record_refresh(
+        conn,
+        login_id,
+        user.id,
+        &state.keys.lookup_hash(&claims.jti),
+        expiry(&claims),
+    )?;
+    let (access, _) = jwt::mint(
+        &state.keys,
+        Kind::Access,
+        user.id,
+        s.access_token_lifetime,
+        user.auth_version,
+        Some(login_id),
+    );
     Ok(TokenPair { access, refresh })
 }
 
@@ -59,7 +98,11 @@ pub fn expiry(claims: &jwt::Claims) -> NaiveDateTime {
 }
 
 /// A new JWT login for the user: its pair of tokens.
-pub async fn jwt_login(state: &AppState, user: User, client: Client) -> Result<TokenPair, ApiError> {
+pub async fn jwt_login(
+    state: &AppState,
+    user: User,
+    client: Client,
+) -> Result<TokenPair, ApiError> {
     let state2 = state.clone();
     let expires = later(state.settings.refresh_token_lifetime);
     state
@@ -96,11 +139,21 @@ pub async fn session_login(
             if let Some(old) = old_hash {
                 end_session(conn, &old)?;
             }
-            logins::open(conn, user_id, logins::SESSION, Some(&hash), expires, &client)?;
+            logins::open(
+                conn,
+                user_id,
+                logins::SESSION,
+                Some(&hash),
+                expires,
+                &client,
+            )?;
             users::touch_last_login(conn, user_id, crate::time::now())
         })
         .await?;
-    Ok(SessionCookies { session: session_cookie(&state.settings, &key), csrf_secret: csrf::new_secret() })
+    Ok(SessionCookies {
+        session: session_cookie(&state.settings, &key),
+        csrf_secret: csrf::new_secret(),
+    })
 }
 
 /// Ends the session with this key hash, if it is live.
@@ -130,7 +183,9 @@ pub fn session_cookie(settings: &Settings, key: &str) -> HeaderValue {
 
 /// Django's deletion of the session cookie.
 pub fn clear_session_cookie() -> HeaderValue {
-    HeaderValue::from_static("sessionid=\"\"; expires=Thu, 01 Jan 1970 00:00:00 GMT; Max-Age=0; Path=/; SameSite=Lax")
+    HeaderValue::from_static(
+        "sessionid=\"\"; expires=Thu, 01 Jan 1970 00:00:00 GMT; Max-Age=0; Path=/; SameSite=Lax",
+    )
 }
 
 pub fn header_value(text: &str) -> HeaderValue {

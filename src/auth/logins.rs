@@ -108,21 +108,31 @@ pub fn session_user(conn: &mut Conn, key_hash: &str) -> Result<Option<(Login, Us
         .found()?;
     if let Some((login, _)) = &found {
         if (now - login.last_used_at).num_seconds() >= TOUCH_EVERY_SECS {
-            diesel::update(logins::table.find(login.id)).set(logins::last_used_at.eq(now)).execute(conn)?;
+            diesel::update(logins::table.find(login.id))
+                .set(logins::last_used_at.eq(now))
+                .execute(conn)?;
         }
     }
     Ok(found)
 }
 
 /// The user, and whether the login is still live (`None` login id: always live).
-pub fn user_with_login(conn: &mut Conn, user_id: i64, login: Option<i64>) -> Result<Option<(User, bool)>, ApiError> {
+pub fn user_with_login(
+    conn: &mut Conn,
+    user_id: i64,
+    login: Option<i64>,
+) -> Result<Option<(User, bool)>, ApiError> {
     let Some(login_id) = login else {
         return Ok(crate::auth::users::find(conn, user_id)?.map(|u| (u, true)));
     };
     let found: Option<(User, Option<i64>, Option<NaiveDateTime>)> = users::table
         .left_join(logins::table.on(logins::id.eq(login_id).and(logins::user_id.eq(users::id))))
         .filter(users::id.eq(user_id))
-        .select((User::as_select(), logins::id.nullable(), logins::revoked_at.nullable()))
+        .select((
+            User::as_select(),
+            logins::id.nullable(),
+            logins::revoked_at.nullable(),
+        ))
         .first(conn)
         .found()?;
     Ok(found.map(|(user, login, revoked)| (user, login.is_some() && revoked.is_none())))
@@ -130,9 +140,13 @@ pub fn user_with_login(conn: &mut Conn, user_id: i64, login: Option<i64>) -> Res
 
 pub fn revoke(conn: &mut Conn, login_id: i64) -> Result<(), ApiError> {
     let now = crate::time::now();
-    diesel::update(logins::table.find(login_id).filter(logins::revoked_at.is_null()))
-        .set(logins::revoked_at.eq(Some(now)))
-        .execute(conn)?;
+    diesel::update(
+        logins::table
+            .find(login_id)
+            .filter(logins::revoked_at.is_null()),
+    )
+    .set(logins::revoked_at.eq(Some(now)))
+    .execute(conn)?;
     diesel::update(refresh_tokens::table.filter(refresh_tokens::login_id.eq(login_id)))
         .filter(refresh_tokens::blacklisted_at.is_null())
         .set(refresh_tokens::blacklisted_at.eq(Some(now)))
@@ -145,14 +159,20 @@ pub fn revoke(conn: &mut Conn, login_id: i64) -> Result<(), ApiError> {
 pub fn revoke_all(conn: &mut Conn, user_id: i64) -> Result<(), ApiError> {
     conn.transaction(|conn| {
         let now = crate::time::now();
-        diesel::update(logins::table.filter(logins::user_id.eq(user_id)).filter(logins::revoked_at.is_null()))
-            .set(logins::revoked_at.eq(Some(now)))
-            .execute(conn)?;
+        diesel::update(
+            logins::table
+                .filter(logins::user_id.eq(user_id))
+                .filter(logins::revoked_at.is_null()),
+        )
+        .set(logins::revoked_at.eq(Some(now)))
+        .execute(conn)?;
         diesel::update(refresh_tokens::table.filter(refresh_tokens::user_id.eq(user_id)))
             .filter(refresh_tokens::blacklisted_at.is_null())
             .set(refresh_tokens::blacklisted_at.eq(Some(now)))
             .execute(conn)?;
-        diesel::update(users::table.find(user_id)).set(users::auth_version.eq(users::auth_version + 1)).execute(conn)?;
+        diesel::update(users::table.find(user_id))
+            .set(users::auth_version.eq(users::auth_version + 1))
+            .execute(conn)?;
         Ok(())
     })
 }
@@ -169,7 +189,11 @@ pub fn active(conn: &mut Conn, user_id: i64) -> Result<Vec<Login>, ApiError> {
         .load(conn)?)
 }
 
-pub fn find_for_user(conn: &mut Conn, login_id: i64, user_id: i64) -> Result<Option<Login>, ApiError> {
+pub fn find_for_user(
+    conn: &mut Conn,
+    login_id: i64,
+    user_id: i64,
+) -> Result<Option<Login>, ApiError> {
     logins::table
         .find(login_id)
         .filter(logins::user_id.eq(user_id))
@@ -210,7 +234,12 @@ pub struct RefreshRecord {
 pub fn find_refresh(conn: &mut Conn, jti_hash: &str) -> Result<Option<RefreshRecord>, ApiError> {
     refresh_tokens::table
         .filter(refresh_tokens::jti_hash.eq(jti_hash))
-        .select((refresh_tokens::id, refresh_tokens::login_id, refresh_tokens::rotated_at, refresh_tokens::blacklisted_at))
+        .select((
+            refresh_tokens::id,
+            refresh_tokens::login_id,
+            refresh_tokens::rotated_at,
+            refresh_tokens::blacklisted_at,
+        ))
         .first(conn)
         .found()
 }
@@ -231,9 +260,13 @@ pub fn claim_refresh(conn: &mut Conn, id: i64) -> Result<bool, ApiError> {
 
 /// Blacklists one token (logout); false when it already was.
 pub fn blacklist_refresh(conn: &mut Conn, id: i64) -> Result<bool, ApiError> {
-    let n = diesel::update(refresh_tokens::table.find(id).filter(refresh_tokens::blacklisted_at.is_null()))
-        .set(refresh_tokens::blacklisted_at.eq(Some(crate::time::now())))
-        .execute(conn)?;
+    let n = diesel::update(
+        refresh_tokens::table
+            .find(id)
+            .filter(refresh_tokens::blacklisted_at.is_null()),
+    )
+    .set(refresh_tokens::blacklisted_at.eq(Some(crate::time::now())))
+    .execute(conn)?;
     Ok(n == 1)
 }
 
@@ -267,10 +300,21 @@ pub fn adopt_refresh(
             Err(e) => Err(e.into()),
         }
     })
-    .map_or_else(|e| if matches!(e, ApiError::Conflict) { Ok(None) } else { Err(e) }, Ok)
+    .map_or_else(
+        |e| {
+            if matches!(e, ApiError::Conflict) {
+                Ok(None)
+            } else {
+                Err(e)
+            }
+        },
+        Ok,
+    )
 }
 
 pub fn touch(conn: &mut Conn, login_id: i64) -> Result<(), ApiError> {
-    diesel::update(logins::table.find(login_id)).set(logins::last_used_at.eq(crate::time::now())).execute(conn)?;
+    diesel::update(logins::table.find(login_id))
+        .set(logins::last_used_at.eq(crate::time::now()))
+        .execute(conn)?;
     Ok(())
 }

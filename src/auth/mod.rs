@@ -28,9 +28,18 @@ pub fn router() -> Router<AppState> {
         .route("/api/auth/token/", post(jwt_views::obtain))
         .route("/api/auth/token/refresh/", post(jwt_views::refresh))
         // seed 001
-        .route("/authentication/login", get(session::login_get).post(session::login_post))
-        .route("/authentication/register", get(session::register_get).post(session::register_post))
-        .route("/authentication/logout", get(session::logout_get).post(session::logout_post))
+        .route(
+            "/authentication/login",
+            get(session::login_get).post(session::login_post),
+        )
+        .route(
+            "/authentication/register",
+            get(session::register_get).post(session::register_post),
+        )
+        .route(
+            "/authentication/logout",
+            get(session::logout_get).post(session::logout_post),
+        )
         // seed 002
         .route("/api/user/register/", post(register::register))
         .route("/api/token/", post(jwt_views::obtain))
@@ -52,12 +61,33 @@ pub fn router() -> Router<AppState> {
 #[derive(utoipa::OpenApi)]
 #[openapi(
     paths(
-        register::signup, register::register, jwt_views::obtain, jwt_views::refresh, jwt_views::verify,
-        jwt_views::logout, session::login_get, session::login_post, session::register_get,
-        session::register_post, session::logout_get, session::logout_post, account::csrf_token,
-        account::me, account::obtain_token, account::logout_all, account::sessions, account::end_login,
+        register::signup,
+        register::register,
+        jwt_views::obtain,
+        jwt_views::refresh,
+        jwt_views::verify,
+        jwt_views::logout,
+        session::login_get,
+        session::login_post,
+        session::register_get,
+        session::register_post,
+        session::logout_get,
+        session::logout_post,
+        account::csrf_token,
+        account::me,
+        account::obtain_token,
+        account::logout_all,
+        account::sessions,
+        account::end_login,
     ),
-    components(schemas(User, register::Credentials, register::SignupOut, register::SignupUser,
-        register::Registered, login::TokenPair, account::LoginOut))
+    components(schemas(
+        User,
+        register::Credentials,
+        register::SignupOut,
+        register::SignupUser,
+        register::Registered,
+        login::TokenPair,
+        account::LoginOut
+    ))
 )]
 pub struct ApiDoc;

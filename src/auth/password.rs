@@ -41,7 +41,11 @@ impl Hasher {
     pub fn new(memory_kib: u32, iterations: u32) -> Self {
         let params = Params::new(memory_kib, iterations, 1, None).unwrap_or_default();
         let cores = std::thread::available_parallelism().map_or(2, std::num::NonZero::get);
-        Self { params, permits: Arc::new(Semaphore::new(cores)), dummy: Arc::new(OnceLock::new()) }
+        Self {
+            params,
+            permits: Arc::new(Semaphore::new(cores)),
+            dummy: Arc::new(OnceLock::new()),
+        }
     }
 
     fn argon2(&self) -> Argon2<'static> {
@@ -59,10 +63,20 @@ impl Hasher {
 
     pub fn verify_now(&self, password: &str, encoded: &str) -> Verified {
         if let Some(rest) = encoded.strip_prefix("pbkdf2_sha256$") {
-            return if verify_django_pbkdf2(password, rest) { Verified::YesRehash } else { Verified::No };
+            return if verify_django_pbkdf2(password, rest) {
+                Verified::YesRehash
+            } else {
+                Verified::No
+            };
         }
-        let Ok(parsed) = PasswordHash::new(encoded) else { return Verified::No };
-        if self.argon2().verify_password(password.as_bytes(), &parsed).is_err() {
+        let Ok(parsed) = PasswordHash::new(encoded) else {
+            return Verified::No;
+        };
+        if self
+            .argon2()
+            .verify_password(password.as_bytes(), &parsed)
+            .is_err()
+        {
             return Verified::No;
         }
         let current = Params::try_from(&parsed).is_ok_and(|p| {
@@ -78,12 +92,21 @@ impl Hasher {
     /// Same work as a real check against a user that does not exist, so an unknown
     /// username cannot be told from a wrong password by timing.
     pub fn verify_dummy_now(&self, password: &str) {
-        let dummy = self.dummy.get_or_init(|| self.hash_now("hearth-dummy-password").unwrap_or_default());
+        let dummy = self
+            .dummy
+            .get_or_init(|| self.hash_now("hearth-dummy-password").unwrap_or_default());
         let _ = self.verify_now(password, dummy);
     }
 
-    async fn blocking<R: Send + 'static>(&self, work: impl FnOnce(Self) -> R + Send + 'static) -> Result<R, ApiError> {
-        let _permit = self.permits.acquire().await.map_err(|e| ApiError::Internal(e.into()))?;
+    async fn blocking<R: Send + 'static>(
+        &self,
+        work: impl FnOnce(Self) -> R + Send + 'static,
+    ) -> Result<R, ApiError> {
+        let _permit = self
+            .permits
+            .acquire()
+            .await
+            .map_err(|e| ApiError::Internal(e.into()))?;
         let this = self.clone();
         let span = tracing::Span::current();
         tokio::task::spawn_blocking(move || {
@@ -99,7 +122,11 @@ impl Hasher {
     }
 
     /// Checks `password` against `encoded`, or against the dummy hash when `None`.
-    pub async fn verify(&self, password: String, encoded: Option<String>) -> Result<Verified, ApiError> {
+    pub async fn verify(
+        &self,
+        password: String,
+        encoded: Option<String>,
+    ) -> Result<Verified, ApiError> {
         self.blocking(move |h| match encoded {
             Some(encoded) => h.verify_now(&password, &encoded),
             None => {
@@ -114,11 +141,16 @@ impl Hasher {
 /// `iterations$salt$base64(hash)` from Django's PBKDF2PasswordHasher.
 fn verify_django_pbkdf2(password: &str, rest: &str) -> bool {
     let mut parts = rest.splitn(3, '$');
-    let (Some(iterations), Some(salt), Some(expected)) = (parts.next(), parts.next(), parts.next()) else {
+    let (Some(iterations), Some(salt), Some(expected)) = (parts.next(), parts.next(), parts.next())
+    else {
         return false;
     };
-    let Ok(iterations) = iterations.parse::<u32>() else { return false };
-    let Ok(expected) = STANDARD.decode(expected) else { return false };
+    let Ok(iterations) = iterations.parse::<u32>() else {
+        return false;
+    };
+    let Ok(expected) = STANDARD.decode(expected) else {
+        return false;
+    };
     if expected.len() != 32 || iterations == 0 {
         return false;
     }
@@ -138,12 +170,19 @@ pub struct Attributes<'a> {
 
 impl<'a> Attributes<'a> {
     pub fn username(username: &'a str) -> Self {
-        Self { username, ..Self::default() }
+        Self {
+            username,
+            ..Self::default()
+        }
     }
 }
 
-static COMMON: LazyLock<HashSet<&'static str>> =
-    LazyLock::new(|| include_str!("data/common-passwords.txt").lines().map(str::trim).collect());
+static COMMON: LazyLock<HashSet<&'static str>> = LazyLock::new(|| {
+    include_str!("data/common-passwords.txt")
+        .lines()
+        .map(str::trim)
+        .collect()
+});
 
 /// Django's default validators, in Django's order, with Django's messages.
 pub fn validate(password: &str, user: Attributes<'_>) -> Vec<String> {
@@ -160,7 +199,8 @@ pub fn validate(password: &str, user: Attributes<'_>) -> Vec<String> {
         }
     }
     if password.chars().count() < 8 {
-        errors.push("This password is too short. It must contain at least 8 characters.".to_owned());
+        errors
+            .push("This password is too short. It must contain at least 8 characters.".to_owned());
     }
     if COMMON.contains(password.to_lowercase().trim()) {
         errors.push("This password is too common.".to_owned());
@@ -176,7 +216,9 @@ pub fn validate(password: &str, user: Attributes<'_>) -> Vec<String> {
 fn too_similar(password: &str, value: &str) -> bool {
     let password = password.to_lowercase();
     let value = value.to_lowercase();
-    let mut parts: Vec<&str> = value.split(|c: char| !(c.is_alphanumeric() || c == '_')).collect();
+    let mut parts: Vec<&str> = value
+        .split(|c: char| !(c.is_alphanumeric() || c == '_'))
+        .collect();
     parts.push(&value);
     let pwd_len = password.chars().count();
     parts.into_iter().any(|part| {
@@ -226,7 +268,10 @@ mod tests {
                 "This password is entirely numeric."
             ]
         );
-        assert_eq!(validate("alice_1234ab", Attributes::username("alice_1234ab")), ["The password is too similar to the username."]);
+        assert_eq!(
+            validate("alice_1234ab", Attributes::username("alice_1234ab")),
+            ["The password is too similar to the username."]
+        );
         assert!(validate("Tr0ub4dor&3-1a2b", Attributes::username("alice")).is_empty());
     }
 
@@ -237,7 +282,10 @@ mod tests {
         pbkdf2::pbkdf2_hmac::<sha2::Sha256>(b"secret-pass", b"salt1234", 1000, &mut out);
         let encoded = format!("pbkdf2_sha256$1000$salt1234${}", STANDARD.encode(out));
         let hasher = Hasher::new(1024, 1);
-        assert_eq!(hasher.verify_now("secret-pass", &encoded), Verified::YesRehash);
+        assert_eq!(
+            hasher.verify_now("secret-pass", &encoded),
+            Verified::YesRehash
+        );
         assert_eq!(hasher.verify_now("wrong", &encoded), Verified::No);
     }
 
@@ -248,6 +296,9 @@ mod tests {
         assert!(hash.starts_with("$argon2id$"));
         assert_eq!(hasher.verify_now("pw-one-two", &hash), Verified::Yes);
         assert_eq!(hasher.verify_now("pw-one-tw0", &hash), Verified::No);
-        assert_eq!(Hasher::new(2048, 2).verify_now("pw-one-two", &hash), Verified::YesRehash);
+        assert_eq!(
+            Hasher::new(2048, 2).verify_now("pw-one-two", &hash),
+            Verified::YesRehash
+        );
     }
 }

@@ -39,9 +39,11 @@ pub fn get_or_create(conn: &mut Conn, keys: &Keys, user_id: i64) -> Result<Strin
             .first(conn)
             .found()?;
         if let Some(sealed) = sealed {
-            return keys
-                .open(&sealed)
-                .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("token of user {user_id} sealed under another key")));
+            return keys.open(&sealed).ok_or_else(|| {
+                ApiError::Internal(anyhow::anyhow!(
+                    "token of user {user_id} sealed under another key"
+                ))
+            });
         }
         let key = random_hex(20);
         let inserted = diesel::insert_into(api_tokens::table)
@@ -59,10 +61,15 @@ pub fn get_or_create(conn: &mut Conn, keys: &Keys, user_id: i64) -> Result<Strin
             Err(e) => return Err(e.into()),
         }
     }
-    Err(ApiError::Internal(anyhow::anyhow!("could not create a token for user {user_id}")))
+    Err(ApiError::Internal(anyhow::anyhow!(
+        "could not create a token for user {user_id}"
+    )))
 }
 
 /// Deletes the user's key; true when there was one.
 pub fn revoke(conn: &mut Conn, user_id: i64) -> Result<bool, ApiError> {
-    Ok(diesel::delete(api_tokens::table.filter(api_tokens::user_id.eq(user_id))).execute(conn)? > 0)
+    Ok(
+        diesel::delete(api_tokens::table.filter(api_tokens::user_id.eq(user_id))).execute(conn)?
+            > 0,
+    )
 }

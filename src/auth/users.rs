@@ -69,26 +69,43 @@ pub fn username_error(username: &str) -> Option<String> {
         return Some("Ensure this field has no more than 150 characters.".to_owned());
     }
     let valid = !username.is_empty()
-        && username.chars().all(|c| c.is_alphanumeric() || matches!(c, '_' | '@' | '.' | '+' | '-'));
+        && username
+            .chars()
+            .all(|c| c.is_alphanumeric() || matches!(c, '_' | '@' | '.' | '+' | '-'));
     (!valid).then(|| BAD_USERNAME.to_owned())
 }
 
 pub fn find(conn: &mut Conn, id: i64) -> Result<Option<User>, ApiError> {
-    users::table.find(id).select(User::as_select()).first(conn).found()
+    users::table
+        .find(id)
+        .select(User::as_select())
+        .first(conn)
+        .found()
 }
 
 pub fn find_by_username(conn: &mut Conn, username: &str) -> Result<Option<User>, ApiError> {
-    users::table.filter(users::username.eq(username)).select(User::as_select()).first(conn).found()
+    users::table
+        .filter(users::username.eq(username))
+        .select(User::as_select())
+        .first(conn)
+        .found()
 }
 
 pub fn username_exists(conn: &mut Conn, username: &str) -> Result<bool, ApiError> {
-    Ok(diesel::select(diesel::dsl::exists(users::table.filter(users::username.eq(username)))).get_result(conn)?)
+    Ok(diesel::select(diesel::dsl::exists(
+        users::table.filter(users::username.eq(username)),
+    ))
+    .get_result(conn)?)
 }
 
 /// Inserts the user; `Ok(None)` when the username is taken (checked by the unique
 /// constraint, so two simultaneous sign-ups cannot both win).
 pub fn create(conn: &mut Conn, new: &NewUser<'_>) -> Result<Option<User>, ApiError> {
-    match diesel::insert_into(users::table).values(new).returning(users::all_columns).get_result::<User>(conn) {
+    match diesel::insert_into(users::table)
+        .values(new)
+        .returning(users::all_columns)
+        .get_result::<User>(conn)
+    {
         Ok(user) => Ok(Some(user)),
         Err(e) if e.is_unique_violation() => Ok(None),
         Err(e) => Err(e.into()),
@@ -96,12 +113,16 @@ pub fn create(conn: &mut Conn, new: &NewUser<'_>) -> Result<Option<User>, ApiErr
 }
 
 pub fn set_password_hash(conn: &mut Conn, id: i64, hash: &str) -> Result<(), ApiError> {
-    diesel::update(users::table.find(id)).set(users::password.eq(hash)).execute(conn)?;
+    diesel::update(users::table.find(id))
+        .set(users::password.eq(hash))
+        .execute(conn)?;
     Ok(())
 }
 
 pub fn touch_last_login(conn: &mut Conn, id: i64, at: NaiveDateTime) -> Result<(), ApiError> {
-    diesel::update(users::table.find(id)).set(users::last_login.eq(Some(at))).execute(conn)?;
+    diesel::update(users::table.find(id))
+        .set(users::last_login.eq(Some(at)))
+        .execute(conn)?;
     Ok(())
 }
 

@@ -48,7 +48,12 @@ impl Target {
         let path = url
             .strip_prefix("sqlite://")
             .or_else(|| url.strip_prefix("sqlite:"))
-            .with_context(|| format!("DATABASE_URL must start with sqlite:// or postgres:// (got {})", redact(url)))?;
+            .with_context(|| {
+                format!(
+                    "DATABASE_URL must start with sqlite:// or postgres:// (got {})",
+                    redact(url)
+                )
+            })?;
         anyhow::ensure!(!path.is_empty(), "DATABASE_URL names no SQLite file");
         Ok(Self::Sqlite(path.to_owned()))
     }
@@ -86,9 +91,12 @@ impl ManageConnection for Manager {
 
     fn connect(&self) -> Result<Conn, r2d2::Error> {
         match &self.target {
-            Target::Postgres(url) => PgConnection::establish(url).map(Conn::Pg).map_err(r2d2::Error::ConnectionError),
+            Target::Postgres(url) => PgConnection::establish(url)
+                .map(Conn::Pg)
+                .map_err(r2d2::Error::ConnectionError),
             Target::Sqlite(path) => {
-                let mut conn = SqliteConnection::establish(path).map_err(r2d2::Error::ConnectionError)?;
+                let mut conn =
+                    SqliteConnection::establish(path).map_err(r2d2::Error::ConnectionError)?;
                 conn.batch_execute(
                     "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON; \
                      PRAGMA busy_timeout=5000;",
@@ -100,7 +108,8 @@ impl ManageConnection for Manager {
     }
 
     fn is_valid(&self, conn: &mut Conn) -> Result<(), r2d2::Error> {
-        conn.batch_execute("SELECT 1").map_err(r2d2::Error::QueryError)
+        conn.batch_execute("SELECT 1")
+            .map_err(r2d2::Error::QueryError)
     }
 
     fn has_broken(&self, _conn: &mut Conn) -> bool {
@@ -116,7 +125,9 @@ pub struct Db {
 
 impl std::fmt::Debug for Db {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Db").field("backend", &self.backend).finish_non_exhaustive()
+        f.debug_struct("Db")
+            .field("backend", &self.backend)
+            .finish_non_exhaustive()
     }
 }
 
@@ -149,7 +160,10 @@ impl Db {
     /// Connections in use and idle, for metrics.
     pub fn pool_state(&self) -> (u32, u32) {
         let state = self.pool.state();
-        (state.connections - state.idle_connections, state.idle_connections)
+        (
+            state.connections - state.idle_connections,
+            state.idle_connections,
+        )
     }
 
     /// Runs `work` on a pooled connection on the blocking pool: one hop per request.
@@ -174,10 +188,16 @@ impl Db {
     pub fn migrate(&self) -> anyhow::Result<usize> {
         let mut conn = self.pool.get().context("cannot reach the database")?;
         let applied = match &mut *conn {
-            Conn::Sqlite(c) => c.run_pending_migrations(SQLITE_MIGRATIONS).map_err(|e| anyhow::anyhow!(e))?.len(),
+            Conn::Sqlite(c) => c
+                .run_pending_migrations(SQLITE_MIGRATIONS)
+                .map_err(|e| anyhow::anyhow!(e))?
+                .len(),
             Conn::Pg(c) => {
                 c.batch_execute(&format!("SELECT pg_advisory_lock({MIGRATION_LOCK_KEY})"))?;
-                let result = c.run_pending_migrations(PG_MIGRATIONS).map(|v| v.len()).map_err(|e| anyhow::anyhow!(e));
+                let result = c
+                    .run_pending_migrations(PG_MIGRATIONS)
+                    .map(|v| v.len())
+                    .map_err(|e| anyhow::anyhow!(e));
                 c.batch_execute(&format!("SELECT pg_advisory_unlock({MIGRATION_LOCK_KEY})"))?;
                 result?
             }
@@ -189,8 +209,14 @@ impl Db {
     pub fn is_migrated(&self) -> anyhow::Result<bool> {
         let mut conn = self.pool.get().context("cannot reach the database")?;
         let pending = match &mut *conn {
-            Conn::Sqlite(c) => c.pending_migrations(SQLITE_MIGRATIONS).map_err(|e| anyhow::anyhow!(e))?.len(),
-            Conn::Pg(c) => c.pending_migrations(PG_MIGRATIONS).map_err(|e| anyhow::anyhow!(e))?.len(),
+            Conn::Sqlite(c) => c
+                .pending_migrations(SQLITE_MIGRATIONS)
+                .map_err(|e| anyhow::anyhow!(e))?
+                .len(),
+            Conn::Pg(c) => c
+                .pending_migrations(PG_MIGRATIONS)
+                .map_err(|e| anyhow::anyhow!(e))?
+                .len(),
         };
         Ok(pending == 0)
     }
@@ -203,7 +229,10 @@ pub trait DieselErrorExt {
 
 impl DieselErrorExt for DieselError {
     fn is_unique_violation(&self) -> bool {
-        matches!(self, DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _))
+        matches!(
+            self,
+            DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _)
+        )
     }
 }
 
@@ -228,9 +257,18 @@ mod tests {
 
     #[test]
     fn parses_database_urls() {
-        assert_eq!(Target::parse("sqlite://hearth.db").unwrap(), Target::Sqlite("hearth.db".into()));
-        assert_eq!(Target::parse("sqlite:///tmp/x.db").unwrap(), Target::Sqlite("/tmp/x.db".into()));
-        assert!(matches!(Target::parse("postgres://u@h/db").unwrap(), Target::Postgres(_)));
+        assert_eq!(
+            Target::parse("sqlite://hearth.db").unwrap(),
+            Target::Sqlite("hearth.db".into())
+        );
+        assert_eq!(
+            Target::parse("sqlite:///tmp/x.db").unwrap(),
+            Target::Sqlite("/tmp/x.db".into())
+        );
+        assert!(matches!(
+            Target::parse("postgres://u@h/db").unwrap(),
+            Target::Postgres(_)
+        ));
         assert!(Target::parse("mysql://x").is_err());
     }
 

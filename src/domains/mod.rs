@@ -35,6 +35,9 @@ pub async fn not_allowed_unless_authenticated(
 }
 
 /// The same for a path whose writes are for staff (401 anonymous, 403 non-staff).
-pub async fn not_allowed_unless_staff(_user: crate::auth::Staff, method: axum::http::Method) -> ApiError {
+pub async fn not_allowed_unless_staff(
+    _user: crate::auth::Staff,
+    method: axum::http::Method,
+) -> ApiError {
     ApiError::MethodNotAllowed(method)
 }

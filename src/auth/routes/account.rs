@@ -23,7 +23,10 @@ pub async fn csrf_token(State(state): State<AppState>, headers: HeaderMap) -> Re
         .filter(|s| s.len() == 32 && s.chars().all(|c| c.is_ascii_alphanumeric()))
         .unwrap_or_else(csrf::new_secret);
     let mut response = Json(json!({ "csrfToken": secret })).into_response();
-    response.headers_mut().append(header::SET_COOKIE, header_value(&csrf::set_cookie(&state.settings, &secret)));
+    response.headers_mut().append(
+        header::SET_COOKIE,
+        header_value(&csrf::set_cookie(&state.settings, &secret)),
+    );
     response
 }
 
@@ -39,19 +42,27 @@ pub async fn me(user: CurrentUser) -> Json<User> {
 #[utoipa::path(post, path = "/api-token-auth/", tag = "auth", request_body = Credentials,
     responses((status = 200, description = "{\"token\": \"<40 hex>\"}"),
               (status = 400, description = "Unable to log in with provided credentials.")))]
-pub async fn obtain_token(State(state): State<AppState>, body: Body) -> Result<Json<Value>, ApiError> {
+pub async fn obtain_token(
+    State(state): State<AppState>,
+    body: Body,
+) -> Result<Json<Value>, ApiError> {
     let mut input = body.input(false)?;
     let username = input.string("username", None, false, true);
     let password = input.password("password", 4096);
     input.finish()?;
     let (Some(username), Some(password)) = (username, password) else {
-        return Err(ApiError::non_field("Unable to log in with provided credentials."));
+        return Err(ApiError::non_field(
+            "Unable to log in with provided credentials.",
+        ));
     };
     let user = check_credentials(&state, username, password)
         .await?
         .ok_or_else(|| ApiError::non_field("Unable to log in with provided credentials."))?;
     let keys = state.keys.clone();
-    let key = state.db.run(move |conn| tokens::get_or_create(conn, &keys, user.id)).await?;
+    let key = state
+        .db
+        .run(move |conn| tokens::get_or_create(conn, &keys, user.id))
+        .await?;
     Ok(Json(json!({ "token": key })))
 }
 
@@ -60,7 +71,10 @@ pub async fn obtain_token(State(state): State<AppState>, body: Body) -> Result<J
 #[utoipa::path(post, path = "/api/auth/logout-all/", tag = "auth",
     responses((status = 200, description = "{\"detail\": \"Logged out everywhere.\"}")),
     security(("jwt" = []), ("token" = []), ("session" = [])))]
-pub async fn logout_all(user: CurrentUser, State(state): State<AppState>) -> Result<Response, ApiError> {
+pub async fn logout_all(
+    user: CurrentUser,
+    State(state): State<AppState>,
+) -> Result<Response, ApiError> {
     let id = user.id;
     state
         .db
@@ -70,7 +84,9 @@ pub async fn logout_all(user: CurrentUser, State(state): State<AppState>) -> Res
         })
         .await?;
     let mut response = Json(json!({ "detail": "Logged out everywhere." })).into_response();
-    response.headers_mut().append(header::SET_COOKIE, clear_session_cookie());
+    response
+        .headers_mut()
+        .append(header::SET_COOKIE, clear_session_cookie());
     Ok(response)
 }
 
@@ -95,7 +111,10 @@ pub struct LoginOut {
 #[utoipa::path(get, path = "/api/auth/sessions/", tag = "auth",
     responses((status = 200, body = [LoginOut])),
     security(("jwt" = []), ("token" = []), ("session" = [])))]
-pub async fn sessions(user: CurrentUser, State(state): State<AppState>) -> Result<Json<Vec<LoginOut>>, ApiError> {
+pub async fn sessions(
+    user: CurrentUser,
+    State(state): State<AppState>,
+) -> Result<Json<Vec<LoginOut>>, ApiError> {
     let (id, current) = (user.id, user.0.login_id());
     let rows = state.db.run(move |conn| logins::active(conn, id)).await?;
     Ok(Json(
@@ -118,14 +137,20 @@ pub async fn sessions(user: CurrentUser, State(state): State<AppState>) -> Resul
     params(("id" = i64, Path, description = "login id")),
     responses((status = 204), (status = 404, description = "not one of the caller's logins")),
     security(("jwt" = []), ("token" = []), ("session" = [])))]
-pub async fn end_login(user: CurrentUser, State(state): State<AppState>, Id(login_id): Id) -> Result<Response, ApiError> {
+pub async fn end_login(
+    user: CurrentUser,
+    State(state): State<AppState>,
+    Id(login_id): Id,
+) -> Result<Response, ApiError> {
     let id = user.id;
     let ended = state
         .db
-        .run(move |conn| match logins::find_for_user(conn, login_id, id)? {
-            Some(login) => logins::revoke(conn, login.id).map(|()| true),
-            None => Ok(false),
-        })
+        .run(
+            move |conn| match logins::find_for_user(conn, login_id, id)? {
+                Some(login) => logins::revoke(conn, login.id).map(|()| true),
+                None => Ok(false),
+            },
+        )
         .await?;
     if !ended {
         return Err(ApiError::NotFound("Login"));

@@ -27,13 +27,21 @@ fn no_active_account() -> ApiError {
 #[utoipa::path(post, path = "/api/token/", tag = "auth", request_body = Credentials,
     responses((status = 200, body = TokenPair), (status = 400, description = "field errors"),
               (status = 401, description = "No active account found with the given credentials")))]
-pub async fn obtain(State(state): State<AppState>, ClientInfo(client): ClientInfo, body: Body) -> Result<Json<TokenPair>, ApiError> {
+pub async fn obtain(
+    State(state): State<AppState>,
+    ClientInfo(client): ClientInfo,
+    body: Body,
+) -> Result<Json<TokenPair>, ApiError> {
     let mut input = body.input(false)?;
     let username = input.string("username", None, false, true);
     let password = input.password("password", 4096);
     input.finish()?;
-    let (Some(username), Some(password)) = (username, password) else { return Err(no_active_account()) };
-    let user = check_credentials(&state, username, password).await?.ok_or_else(no_active_account)?;
+    let (Some(username), Some(password)) = (username, password) else {
+        return Err(no_active_account());
+    };
+    let user = check_credentials(&state, username, password)
+        .await?
+        .ok_or_else(no_active_account)?;
     Ok(Json(jwt_login(&state, user, client).await?))
 }
 
@@ -54,13 +62,22 @@ enum Refreshed {
 #[utoipa::path(post, path = "/api/token/refresh/", tag = "auth",
     request_body(content = Value, description = "{\"refresh\": \"<jwt>\"}"),
     responses((status = 200, body = TokenPair), (status = 401, description = "token_not_valid")))]
-pub async fn refresh(State(state): State<AppState>, ClientInfo(client): ClientInfo, body: Body) -> Result<Response, ApiError> {
+pub async fn refresh(
+    State(state): State<AppState>,
+    ClientInfo(client): ClientInfo,
+    body: Body,
+) -> Result<Response, ApiError> {
     let token = token_field(body, "refresh")?;
     let claims = jwt::decode(&state.keys, &token, Kind::Refresh).map_err(token_error)?;
-    let user_id = claims.user_id().ok_or_else(|| token_error(TokenError::Invalid))?;
+    let user_id = claims
+        .user_id()
+        .ok_or_else(|| token_error(TokenError::Invalid))?;
     let jti_hash = state.keys.lookup_hash(&claims.jti);
     let st = state.clone();
-    let outcome = state.db.run(move |conn| refresh_in_db(conn, &st, &claims, user_id, &jti_hash, &client)).await?;
+    let outcome = state
+        .db
+        .run(move |conn| refresh_in_db(conn, &st, &claims, user_id, &jti_hash, &client))
+        .await?;
     match outcome? {
         Refreshed::Pair(pair) => Ok(Json(pair).into_response()),
         Refreshed::Access(access) => Ok(Json(json!({ "access": access })).into_response()),
@@ -102,10 +119,14 @@ fn refresh_in_db(
                 return blacklisted();
             }
             if let Some(rotated_at) = record.rotated_at {
-                let grace = chrono::Duration::from_std(state.settings.refresh_reuse_grace).unwrap_or_default();
+                let grace = chrono::Duration::from_std(state.settings.refresh_reuse_grace)
+                    .unwrap_or_default();
                 if crate::time::now() - rotated_at > grace {
                     // a rotated token shown again after the grace period: stolen, end the login
-                    tracing::warn!(login = record.login_id, "refresh token reused; login revoked");
+                    tracing::warn!(
+                        login = record.login_id,
+                        "refresh token reused; login revoked"
+                    );
                     logins::revoke(conn, record.login_id)?;
                 }
                 return blacklisted();
@@ -121,7 +142,9 @@ fn refresh_in_db(
     };
     logins::touch(conn, login_id)?;
     if rotate {
-        Ok(Ok(Refreshed::Pair(issue_pair(conn, state, &user, login_id)?)))
+        Ok(Ok(Refreshed::Pair(issue_pair(
+            conn, state, &user, login_id,
+        )?)))
     } else {
         let (access, _) = jwt::mint(
             &state.keys,
@@ -149,10 +172,12 @@ pub async fn verify(State(state): State<AppState>, body: Body) -> Result<Json<Va
         .db
         .run(move |conn| {
             let blacklisted = kind == Kind::Refresh.as_str()
-                && logins::find_refresh(conn, &jti_hash)?.is_some_and(|r| r.blacklisted_at.is_some() || r.rotated_at.is_some());
+                && logins::find_refresh(conn, &jti_hash)?
+                    .is_some_and(|r| r.blacklisted_at.is_some() || r.rotated_at.is_some());
             let live = match user_id {
-                Some(id) => logins::user_with_login(conn, id, login)?
-                    .is_some_and(|(u, live)| live && u.is_active && u.auth_version == claims.ver.unwrap_or(0)),
+                Some(id) => logins::user_with_login(conn, id, login)?.is_some_and(|(u, live)| {
+                    live && u.is_active && u.auth_version == claims.ver.unwrap_or(0)
+                }),
                 None => false,
             };
             Ok((blacklisted, live))
@@ -172,21 +197,35 @@ pub async fn verify(State(state): State<AppState>, body: Body) -> Result<Json<Va
     request_body(content = Value, description = "{\"refresh\": \"<jwt>\"}"),
     responses((status = 200, description = "{\"message\": \"You have been logged out\"}"),
               (status = 400, description = "{\"error\": \"...\"}")))]
-pub async fn logout(State(state): State<AppState>, ClientInfo(client): ClientInfo, body: Body) -> Result<Json<Value>, ApiError> {
+pub async fn logout(
+    State(state): State<AppState>,
+    ClientInfo(client): ClientInfo,
+    body: Body,
+) -> Result<Json<Value>, ApiError> {
     let error = |text: &str| ApiError::BadRequestBody(json!({ "error": text }));
     let data = body.0;
     let Some(map) = data.as_object() else {
-        return Err(error(&format!("'{}' object has no attribute 'get'", crate::fields::python_type(&data))));
+        return Err(error(&format!(
+            "'{}' object has no attribute 'get'",
+            crate::fields::python_type(&data)
+        )));
     };
-    let token = loose_text(map.get("refresh")).filter(|t| !t.is_empty()).ok_or_else(|| error("Refresh token is required"))?;
-    let claims = jwt::decode(&state.keys, &token, Kind::Refresh).map_err(|e| error(&e.to_string()))?;
-    let user_id = claims.user_id().ok_or_else(|| error(&TokenError::Invalid.to_string()))?;
+    let token = loose_text(map.get("refresh"))
+        .filter(|t| !t.is_empty())
+        .ok_or_else(|| error("Refresh token is required"))?;
+    let claims =
+        jwt::decode(&state.keys, &token, Kind::Refresh).map_err(|e| error(&e.to_string()))?;
+    let user_id = claims
+        .user_id()
+        .ok_or_else(|| error(&TokenError::Invalid.to_string()))?;
     let jti_hash = state.keys.lookup_hash(&claims.jti);
     let expires = expiry(&claims);
     let ended = state
         .db
         .run(move |conn| match logins::find_refresh(conn, &jti_hash)? {
-            Some(record) if record.blacklisted_at.is_some() || record.rotated_at.is_some() => Ok(false),
+            Some(record) if record.blacklisted_at.is_some() || record.rotated_at.is_some() => {
+                Ok(false)
+            }
             Some(record) => {
                 logins::blacklist_refresh(conn, record.id)?;
                 logins::revoke(conn, record.login_id)?;
@@ -196,7 +235,10 @@ pub async fn logout(State(state): State<AppState>, ClientInfo(client): ClientInf
                 if crate::auth::users::find(conn, user_id)?.is_none() {
                     return Ok(true);
                 }
-                Ok(logins::adopt_refresh(conn, user_id, &jti_hash, expires, &client, false)?.is_some())
+                Ok(
+                    logins::adopt_refresh(conn, user_id, &jti_hash, expires, &client, false)?
+                        .is_some(),
+                )
             }
         })
         .await?;

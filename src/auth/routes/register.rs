@@ -31,7 +31,11 @@ impl FromRequestParts<AppState> for ClientInfo {
 }
 
 /// Inserts a plain user with the hashed password; `None` if the name was taken meanwhile.
-pub async fn create_user(state: &AppState, username: String, password: String) -> Result<Option<User>, ApiError> {
+pub async fn create_user(
+    state: &AppState,
+    username: String,
+    password: String,
+) -> Result<Option<User>, ApiError> {
     let hash = state.hasher.hash(password).await?;
     state
         .db
@@ -56,7 +60,10 @@ pub fn plain_view_errors(username: &str, password: &str) -> Vec<String> {
     if let Some(error) = users::username_error(username) {
         // Django's model field says it its own way
         if username.chars().count() > 150 {
-            return vec![format!("Ensure this value has at most 150 characters (it has {}).", username.chars().count())];
+            return vec![format!(
+                "Ensure this value has at most 150 characters (it has {}).",
+                username.chars().count()
+            )];
         }
         return vec![error];
     }
@@ -67,7 +74,11 @@ pub fn plain_view_errors(username: &str, password: &str) -> Vec<String> {
 #[utoipa::path(post, path = "/api/auth/signup/", tag = "auth",
     request_body = Credentials,
     responses((status = 200, body = SignupOut), (status = 400, description = "text/plain reason")))]
-pub async fn signup(State(state): State<AppState>, ClientInfo(client): ClientInfo, body: Body) -> Result<Response, ApiError> {
+pub async fn signup(
+    State(state): State<AppState>,
+    ClientInfo(client): ClientInfo,
+    body: Body,
+) -> Result<Response, ApiError> {
     let data = body.0;
     if !data.is_object() {
         return Err(ApiError::non_field(format!(
@@ -78,10 +89,16 @@ pub async fn signup(State(state): State<AppState>, ClientInfo(client): ClientInf
     let username = loose_text(data.get("username")).filter(|s| !s.is_empty());
     let password = loose_text(data.get("password")).filter(|s| !s.is_empty());
     let (Some(username), Some(password)) = (username, password) else {
-        return Err(ApiError::BadRequestText("username and password required".into()));
+        return Err(ApiError::BadRequestText(
+            "username and password required".into(),
+        ));
     };
     let name = username.clone();
-    if state.db.run(move |conn| users::username_exists(conn, &name)).await? {
+    if state
+        .db
+        .run(move |conn| users::username_exists(conn, &name))
+        .await?
+    {
         return Err(ApiError::BadRequestText("username taken".into()));
     }
     let errors = plain_view_errors(&username, &password);
@@ -93,7 +110,12 @@ pub async fn signup(State(state): State<AppState>, ClientInfo(client): ClientInf
         .ok_or_else(|| ApiError::BadRequestText("username taken".into()))?;
     let name = user.username.clone();
     let pair = jwt_login(&state, user, client).await?;
-    Ok(Json(SignupOut { access: pair.access, refresh: pair.refresh, user: SignupUser { username: name } }).into_response())
+    Ok(Json(SignupOut {
+        access: pair.access,
+        refresh: pair.refresh,
+        user: SignupUser { username: name },
+    })
+    .into_response())
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -125,7 +147,11 @@ pub struct Registered {
 /// the password validators under `password`.
 #[utoipa::path(post, path = "/api/user/register/", tag = "auth", request_body = Credentials,
     responses((status = 201, body = Registered), (status = 400, description = "field errors")))]
-pub async fn register(State(state): State<AppState>, _caller: MaybeUser, body: Body) -> Result<Response, ApiError> {
+pub async fn register(
+    State(state): State<AppState>,
+    _caller: MaybeUser,
+    body: Body,
+) -> Result<Response, ApiError> {
     let mut input = body.input(false)?;
     let username = input.string("username", None, false, true);
     let password = input.password("password", 128);
@@ -134,14 +160,20 @@ pub async fn register(State(state): State<AppState>, _caller: MaybeUser, body: B
             input.error("username", error);
         } else {
             let name = name.clone();
-            if state.db.run(move |conn| users::username_exists(conn, &name)).await? {
+            if state
+                .db
+                .run(move |conn| users::username_exists(conn, &name))
+                .await?
+            {
                 input.error("username", USERNAME_TAKEN);
             }
         }
     }
     input.finish()?;
     let (Some(username), Some(password)) = (username, password) else {
-        return Err(ApiError::Internal(anyhow::anyhow!("validated fields missing")));
+        return Err(ApiError::Internal(anyhow::anyhow!(
+            "validated fields missing"
+        )));
     };
     let errors = password::validate(&password, Attributes::username(&username));
     if !errors.is_empty() {
@@ -151,6 +183,12 @@ pub async fn register(State(state): State<AppState>, _caller: MaybeUser, body: B
         }
         return Err(ApiError::Validation(fields));
     }
-    let user = create_user(&state, username, password).await?.ok_or_else(|| ApiError::field("username", USERNAME_TAKEN))?;
-    Ok((StatusCode::CREATED, Json(json!({"id": user.id, "username": user.username}))).into_response())
+    let user = create_user(&state, username, password)
+        .await?
+        .ok_or_else(|| ApiError::field("username", USERNAME_TAKEN))?;
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({"id": user.id, "username": user.username})),
+    )
+        .into_response())
 }

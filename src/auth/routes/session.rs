@@ -12,7 +12,9 @@ use serde_json::{json, Value};
 
 use crate::app::AppState;
 use crate::auth::extract::{client, is_secure, SESSION_COOKIE};
-use crate::auth::login::{check_credentials, clear_session_cookie, end_session, header_value, session_login};
+use crate::auth::login::{
+    check_credentials, clear_session_cookie, end_session, header_value, session_login,
+};
 use crate::auth::logins::Client;
 use crate::auth::routes::register::{create_user, plain_view_errors};
 use crate::auth::{csrf, users};
@@ -31,14 +33,19 @@ impl FromRequestParts<AppState> for SessionRequest {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        Ok(Self { headers: parts.headers.clone(), secure: is_secure(parts, state), client: client(parts, state) })
+        Ok(Self {
+            headers: parts.headers.clone(),
+            secure: is_secure(parts, state),
+            client: client(parts, state),
+        })
     }
 }
 
 impl SessionRequest {
     /// The CSRF secret the browser holds, when well formed.
     fn csrf_secret(&self) -> Option<String> {
-        csrf::cookie_value(&self.headers, csrf::COOKIE).filter(|s| s.len() == 32 && s.chars().all(|c| c.is_ascii_alphanumeric()))
+        csrf::cookie_value(&self.headers, csrf::COOKIE)
+            .filter(|s| s.len() == 32 && s.chars().all(|c| c.is_ascii_alphanumeric()))
     }
 
     fn session_key(&self) -> Option<String> {
@@ -57,7 +64,12 @@ impl SessionRequest {
         } else {
             None
         };
-        csrf::check(&state.settings, &self.headers, self.secure, form_token.as_deref())?;
+        csrf::check(
+            &state.settings,
+            &self.headers,
+            self.secure,
+            form_token.as_deref(),
+        )?;
         let data = parse_body(&self.headers, bytes)?;
         if !data.is_object() {
             return Err(ApiError::non_field(format!(
@@ -70,10 +82,18 @@ impl SessionRequest {
 }
 
 /// The view's answer, with the CSRF cookie (and any session cookie) set.
-fn answer(state: &AppState, text: &str, csrf_secret: &str, session: Option<HeaderValue>) -> Response {
+fn answer(
+    state: &AppState,
+    text: &str,
+    csrf_secret: &str,
+    session: Option<HeaderValue>,
+) -> Response {
     let mut response = Json(json!({ "error": text })).into_response();
     let headers = response.headers_mut();
-    headers.append(header::SET_COOKIE, header_value(&csrf::set_cookie(&state.settings, csrf_secret)));
+    headers.append(
+        header::SET_COOKIE,
+        header_value(&csrf::set_cookie(&state.settings, csrf_secret)),
+    );
     if let Some(session) = session {
         headers.append(header::SET_COOKIE, session);
     }
@@ -88,47 +108,82 @@ fn kept_or_new(req: &SessionRequest) -> String {
 #[utoipa::path(get, path = "/authentication/login", tag = "session",
     responses((status = 200, description = "{\"error\": \"Needs a post request to log user in\"}")))]
 pub async fn login_get(State(state): State<AppState>, req: SessionRequest) -> Response {
-    answer(&state, "Needs a post request to log user in", &kept_or_new(&req), None)
+    answer(
+        &state,
+        "Needs a post request to log user in",
+        &kept_or_new(&req),
+        None,
+    )
 }
 
 #[utoipa::path(post, path = "/authentication/login", tag = "session",
     request_body = crate::auth::routes::register::Credentials,
     responses((status = 200, description = "{\"error\": \"None, login successful\"} or \"Username and/or password incorrect\""),
               (status = 403, description = "CSRF Failed")))]
-pub async fn login_post(State(state): State<AppState>, req: SessionRequest, bytes: Bytes) -> Result<Response, ApiError> {
+pub async fn login_post(
+    State(state): State<AppState>,
+    req: SessionRequest,
+    bytes: Bytes,
+) -> Result<Response, ApiError> {
     let data = req.checked_body(&state, &bytes)?;
     let username = loose_text(data.get("username")).unwrap_or_default();
     let password = loose_text(data.get("password")).unwrap_or_default();
     let Some(user) = check_credentials(&state, username, password).await? else {
-        return Ok(answer(&state, "Username and/or password incorrect", &kept_or_new(&req), None));
+        return Ok(answer(
+            &state,
+            "Username and/or password incorrect",
+            &kept_or_new(&req),
+            None,
+        ));
     };
     let cookies = session_login(&state, &user, req.session_key(), req.client.clone()).await?;
-    Ok(answer(&state, "None, login successful", &cookies.csrf_secret, Some(cookies.session)))
+    Ok(answer(
+        &state,
+        "None, login successful",
+        &cookies.csrf_secret,
+        Some(cookies.session),
+    ))
 }
 
 #[utoipa::path(get, path = "/authentication/register", tag = "session",
     responses((status = 200, description = "{\"error\": \"Needs a post request to register new user\"}")))]
 pub async fn register_get(State(state): State<AppState>, req: SessionRequest) -> Response {
-    answer(&state, "Needs a post request to register new user", &kept_or_new(&req), None)
+    answer(
+        &state,
+        "Needs a post request to register new user",
+        &kept_or_new(&req),
+        None,
+    )
 }
 
 #[utoipa::path(post, path = "/authentication/register", tag = "session",
     request_body(content = Value, description = "{username, password, confirm_password}"),
     responses((status = 200, description = "{\"error\": \"None, user creation successful\"} or the reason"),
               (status = 403, description = "CSRF Failed")))]
-pub async fn register_post(State(state): State<AppState>, req: SessionRequest, bytes: Bytes) -> Result<Response, ApiError> {
+pub async fn register_post(
+    State(state): State<AppState>,
+    req: SessionRequest,
+    bytes: Bytes,
+) -> Result<Response, ApiError> {
     let data = req.checked_body(&state, &bytes)?;
     let field = |name: &str| loose_text(data.get(name)).filter(|s| !s.is_empty());
     let say = |text: &str| Ok(answer(&state, text, &kept_or_new(&req), None));
-    let (Some(username), Some(password), Some(confirm)) = (field("username"), field("password"), field("confirm_password"))
-    else {
+    let (Some(username), Some(password), Some(confirm)) = (
+        field("username"),
+        field("password"),
+        field("confirm_password"),
+    ) else {
         return say("Username and password required");
     };
     if confirm != password {
         return say("Passwords don't match");
     }
     let name = username.clone();
-    if state.db.run(move |conn| users::username_exists(conn, &name)).await? {
+    if state
+        .db
+        .run(move |conn| users::username_exists(conn, &name))
+        .await?
+    {
         return say("Username already taken");
     }
     let errors = plain_view_errors(&username, &password);
@@ -139,20 +194,34 @@ pub async fn register_post(State(state): State<AppState>, req: SessionRequest, b
         return say("Username already taken");
     };
     let cookies = session_login(&state, &user, req.session_key(), req.client.clone()).await?;
-    Ok(answer(&state, "None, user creation successful", &cookies.csrf_secret, Some(cookies.session)))
+    Ok(answer(
+        &state,
+        "None, user creation successful",
+        &cookies.csrf_secret,
+        Some(cookies.session),
+    ))
 }
 
 #[utoipa::path(get, path = "/authentication/logout", tag = "session",
     responses((status = 200, description = "{\"error\": \"Needs a post request to log out current user\"}")))]
 pub async fn logout_get(State(state): State<AppState>, req: SessionRequest) -> Response {
-    answer(&state, "Needs a post request to log out current user", &kept_or_new(&req), None)
+    answer(
+        &state,
+        "Needs a post request to log out current user",
+        &kept_or_new(&req),
+        None,
+    )
 }
 
 #[utoipa::path(post, path = "/authentication/logout", tag = "session",
     request_body(content = Value, description = "not read"),
     responses((status = 200, description = "{\"error\": \"None, logged out successfully\"}"),
               (status = 403, description = "CSRF Failed")))]
-pub async fn logout_post(State(state): State<AppState>, req: SessionRequest, bytes: Bytes) -> Result<Response, ApiError> {
+pub async fn logout_post(
+    State(state): State<AppState>,
+    req: SessionRequest,
+    bytes: Bytes,
+) -> Result<Response, ApiError> {
     req.checked_body(&state, &bytes).or_else(|e| match e {
         // logout reads no body: only the CSRF check can refuse it
         ApiError::Csrf(_) => Err(e),
@@ -166,5 +235,10 @@ pub async fn logout_post(State(state): State<AppState>, req: SessionRequest, byt
         }
         None => false,
     };
-    Ok(answer(&state, "None, logged out successfully", &kept_or_new(&req), had_session.then(clear_session_cookie)))
+    Ok(answer(
+        &state,
+        "None, logged out successfully",
+        &kept_or_new(&req),
+        had_session.then(clear_session_cookie),
+    ))
 }

@@ -5,7 +5,11 @@
 //! `HEARTH_TEST_DATABASE_URL` (default `postgres://postgres@127.0.0.1:5432/test`); when
 //! that server cannot be reached it says so and passes, unless
 //! `HEARTH_REQUIRE_POSTGRES=1`.
-#![allow(clippy::unwrap_used, clippy::expect_used, reason = "a test panics on a failed setup step")]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "a test panics on a failed setup step"
+)]
 
 use std::net::{TcpListener, TcpStream};
 use std::path::Path;

@@ -149,9 +149,7 @@ fn check_referer(settings: &Settings, headers: &HeaderMap) -> Result<(), ApiErro
         .get(header::HOST)
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default();
-    if origin == format!("https://{host}")
-        || settings.csrf_trusted_origins.contains(&origin)
-    {
+    if origin == format!("https://{host}") || settings.csrf_trusted_origins.contains(&origin) {
         Ok(())
     } else {
         Err(ApiError::Csrf(format!(

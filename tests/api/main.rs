@@ -1,11 +1,15 @@
 //! HTTP-level tests: each test runs against the real app on a random port, once on a
 //! fresh SQLite file and once on a fresh PostgreSQL database.
-#![allow(clippy::unwrap_used, clippy::expect_used, reason = "a test panics on a failed setup step")]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "a test panics on a failed setup step"
+)]
 
 mod helpers;
 
 mod auth;
 mod blog;
-mod music;
 mod messages;
+mod music;
 mod tasks;

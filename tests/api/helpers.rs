@@ -20,46 +20,40 @@ pub const PASSWORD: &str = "Tr0ub4dor&3-test";
 pub const SECRET: &str = "test-secret-key-for-hearth-tests-0123456789";
 
 /// Runs each test body once per backend, as `<name>::sqlite` and `<name>::postgres`.
-/// Settings can be changed with `|settings| { ... }` before the body.
+/// Settings can be changed with `|settings| { ... }` before the body; both forms mix in one invocation.
 #[macro_export]
 macro_rules! both_backends {
-    ($(async fn $name:ident($app:ident) $body:block)*) => {$(
+    () => {};
+    (async fn $name:ident($app:ident) $body:block $($rest:tt)*) => {
+        $crate::both_backends!(@case $name, $app, |_| {}, $body);
+        $crate::both_backends!($($rest)*);
+    };
+    (async fn $name:ident($app:ident, |$settings:ident| $configure:block) $body:block $($rest:tt)*) => {
+        $crate::both_backends!(@case $name, $app, |$settings| $configure, $body);
+        $crate::both_backends!($($rest)*);
+    };
+    (@case $name:ident, $app:ident, $configure:expr, $body:block) => {
         mod $name {
             #[allow(unused_imports)]
             use super::*;
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn sqlite() {
-                let $app = $crate::helpers::TestApp::spawn($crate::helpers::Backend::Sqlite, |_| {}).await.unwrap();
+                let $app = $crate::helpers::TestApp::spawn($crate::helpers::Backend::Sqlite, $configure).await.unwrap();
                 $body
             }
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn postgres() {
-                let Some($app) = $crate::helpers::TestApp::spawn($crate::helpers::Backend::Postgres, |_| {}).await else { return };
+                let Some($app) = $crate::helpers::TestApp::spawn($crate::helpers::Backend::Postgres, $configure).await else { return };
                 $body
             }
         }
-    )*};
-    ($(async fn $name:ident($app:ident, |$settings:ident| $configure:block) $body:block)*) => {$(
-        mod $name {
-            #[allow(unused_imports)]
-            use super::*;
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn sqlite() {
-                let $app = $crate::helpers::TestApp::spawn($crate::helpers::Backend::Sqlite, |$settings| $configure).await.unwrap();
-                $body
-            }
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn postgres() {
-                let Some($app) = $crate::helpers::TestApp::spawn($crate::helpers::Backend::Postgres, |$settings| $configure).await else { return };
-                $body
-            }
-        }
-    )*};
+    };
 }
 pub use crate::both_backends;
 
 fn pg_server_url() -> String {
-    std::env::var("HEARTH_TEST_DATABASE_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
+    std::env::var("HEARTH_TEST_DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
 }
 
 fn pg_required() -> bool {
@@ -116,20 +110,28 @@ impl TestApp {
                 let created = tokio::task::spawn_blocking({
                     let (server, name) = (server.clone(), name.clone());
                     move || -> Result<(), String> {
-                        let mut conn = PgConnection::establish(&server).map_err(|e| e.to_string())?;
-                        conn.batch_execute(&format!("CREATE DATABASE {name}")).map_err(|e| e.to_string())
+                        let mut conn =
+                            PgConnection::establish(&server).map_err(|e| e.to_string())?;
+                        conn.batch_execute(&format!("CREATE DATABASE {name}"))
+                            .map_err(|e| e.to_string())
                     }
                 })
                 .await
                 .unwrap();
                 if let Err(e) = created {
-                    assert!(!pg_required(), "PostgreSQL is required (HEARTH_REQUIRE_POSTGRES=1) but: {e}");
+                    assert!(
+                        !pg_required(),
+                        "PostgreSQL is required (HEARTH_REQUIRE_POSTGRES=1) but: {e}"
+                    );
                     if !PG_SKIP_SAID.swap(true, Ordering::Relaxed) {
                         eprintln!("SKIPPED: the PostgreSQL cases (cannot reach {server}: {e})");
                     }
                     return None;
                 }
-                let base = server.rsplit_once('/').map_or(server.as_str(), |(b, _)| b).to_owned();
+                let base = server
+                    .rsplit_once('/')
+                    .map_or(server.as_str(), |(b, _)| b)
+                    .to_owned();
                 (format!("{base}/{name}"), Store::Postgres { server, name })
             }
         };
@@ -158,7 +160,14 @@ impl TestApp {
             .await
             .unwrap();
         });
-        Some(Self { base, db, state, backend, shutdown: Some(tx), _store: store })
+        Some(Self {
+            base,
+            db,
+            state,
+            backend,
+            shutdown: Some(tx),
+            _store: store,
+        })
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -167,12 +176,19 @@ impl TestApp {
 
     /// A client with no credentials and no cookie store.
     pub fn anon(&self) -> Client {
-        Client::builder().timeout(Duration::from_secs(30)).build().unwrap()
+        Client::builder()
+            .timeout(Duration::from_secs(30))
+            .build()
+            .unwrap()
     }
 
     /// A client that keeps cookies, as a browser does.
     pub fn browser(&self) -> Client {
-        Client::builder().cookie_store(true).timeout(Duration::from_secs(30)).build().unwrap()
+        Client::builder()
+            .cookie_store(true)
+            .timeout(Duration::from_secs(30))
+            .build()
+            .unwrap()
     }
 
     /// A new active user, written straight to the database, with an access token.
@@ -218,7 +234,14 @@ impl TestApp {
             0,
             None,
         );
-        Actor { id: user.id, username, password: PASSWORD.to_owned(), access, base: self.base.clone(), client: self.anon() }
+        Actor {
+            id: user.id,
+            username,
+            password: PASSWORD.to_owned(),
+            access,
+            base: self.base.clone(),
+            client: self.anon(),
+        }
     }
 
     /// Rows in a table, to check that bad input wrote nothing.
@@ -230,7 +253,8 @@ impl TestApp {
         }
         self.db
             .run(move |conn| {
-                let c: Count = diesel::sql_query(format!("SELECT COUNT(*) AS n FROM {table}")).get_result(conn)?;
+                let c: Count = diesel::sql_query(format!("SELECT COUNT(*) AS n FROM {table}"))
+                    .get_result(conn)?;
                 Ok(c.n)
             })
             .await
@@ -241,7 +265,10 @@ impl TestApp {
 fn uuid_hex() -> String {
     use std::time::{SystemTime, UNIX_EPOCH};
     static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-    let nanos = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_nanos();
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
     let n = COUNTER.fetch_add(1, Ordering::Relaxed);
     format!("{:x}{:x}{:x}", std::process::id(), nanos, n)
 }
@@ -258,7 +285,9 @@ pub struct Actor {
 
 impl Actor {
     pub fn request(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
-        self.client.request(method, format!("{}{}", self.base, path)).bearer_auth(&self.access)
+        self.client
+            .request(method, format!("{}{}", self.base, path))
+            .bearer_auth(&self.access)
     }
     pub fn get(&self, path: &str) -> reqwest::RequestBuilder {
         self.request(reqwest::Method::GET, path)
@@ -281,7 +310,11 @@ impl Actor {
 pub async fn json_of(r: Response) -> (StatusCode, Value) {
     let status = r.status();
     let text = r.text().await.unwrap();
-    let value = if text.is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap_or(Value::String(text)) };
+    let value = if text.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_str(&text).unwrap_or(Value::String(text))
+    };
     (status, value)
 }
 
@@ -291,4 +324,288 @@ pub async fn expect(r: Response, status: u16) -> Value {
     let (got, body) = json_of(r).await;
     assert_eq!(got.as_u16(), status, "{method_url} -> {got} {body}");
     body
+}
+
+// ---- auth helpers -------------------------------------------------------------------
+
+/// A username no other test uses.
+pub fn new_username(prefix: &str) -> String {
+    // the tail of uuid_hex changes on every call; its head is the process id
+    let hex = uuid_hex();
+    format!("{prefix}_{}", &hex[hex.len().saturating_sub(12)..])
+}
+
+/// The claims of a JWT, read without checking the signature.
+pub fn jwt_claims(token: &str) -> Value {
+    use base64::Engine as _;
+    let payload = token.split('.').nth(1).expect("a JWT has three parts");
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload)
+        .unwrap();
+    serde_json::from_slice(&bytes).unwrap()
+}
+
+/// The `Set-Cookie` headers of a response.
+pub fn set_cookies(r: &Response) -> Vec<String> {
+    r.headers()
+        .get_all(reqwest::header::SET_COOKIE)
+        .iter()
+        .map(|v| v.to_str().unwrap().to_owned())
+        .collect()
+}
+
+/// The `Set-Cookie` header that sets `name`, if any.
+pub fn set_cookie(r: &Response, name: &str) -> Option<String> {
+    set_cookies(r)
+        .into_iter()
+        .find(|c| c.starts_with(&format!("{name}=")))
+}
+
+/// Status, `Content-Type` and text of a response.
+pub async fn text_of(r: Response) -> (StatusCode, String, String) {
+    let status = r.status();
+    let kind = r
+        .headers()
+        .get(reqwest::header::CONTENT_TYPE)
+        .map(|v| v.to_str().unwrap().to_owned())
+        .unwrap_or_default();
+    (status, kind, r.text().await.unwrap())
+}
+
+impl TestApp {
+    /// POST a JSON body, anonymously.
+    pub async fn post_json(&self, path: &str, body: Value) -> Response {
+        self.anon()
+            .post(self.url(path))
+            .json(&body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// POST a form-encoded body, anonymously.
+    pub async fn post_form(&self, path: &str, fields: &[(&str, &str)]) -> Response {
+        let body = form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(fields)
+            .finish();
+        self.post_raw(path, "application/x-www-form-urlencoded", body)
+            .await
+    }
+
+    /// POST raw bytes with the given `Content-Type`, anonymously.
+    pub async fn post_raw(
+        &self,
+        path: &str,
+        content_type: &str,
+        body: impl Into<reqwest::Body>,
+    ) -> Response {
+        self.anon()
+            .post(self.url(path))
+            .header("Content-Type", content_type)
+            .body(body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// GET with an `Authorization` header, anonymously otherwise.
+    pub async fn get_with(&self, path: &str, authorization: &str) -> Response {
+        self.anon()
+            .get(self.url(path))
+            .header("Authorization", authorization)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// `GET /api/auth/me/` with a Bearer token.
+    pub async fn me_bearer(&self, access: &str) -> Response {
+        self.get_with("/api/auth/me/", &format!("Bearer {access}"))
+            .await
+    }
+
+    /// Seed 000's sign-up; its 200 body.
+    pub async fn signup(&self, username: &str, password: &str) -> Value {
+        let r = self
+            .post_json(
+                "/api/auth/signup/",
+                json!({ "username": username, "password": password }),
+            )
+            .await;
+        expect(r, 200).await
+    }
+
+    /// `POST /api/token/`: a new JWT login, as `(access, refresh)`.
+    pub async fn obtain_pair(&self, username: &str, password: &str) -> (String, String) {
+        let r = self
+            .post_json(
+                "/api/token/",
+                json!({ "username": username, "password": password }),
+            )
+            .await;
+        let body = expect(r, 200).await;
+        (
+            body["access"].as_str().unwrap().to_owned(),
+            body["refresh"].as_str().unwrap().to_owned(),
+        )
+    }
+
+    /// `POST /api/token/refresh/`.
+    pub async fn refresh(&self, refresh: &str) -> Response {
+        self.post_json("/api/token/refresh/", json!({ "refresh": refresh }))
+            .await
+    }
+
+    /// `POST /api-token-auth/`: the user's DRF token key.
+    pub async fn drf_token(&self, username: &str, password: &str) -> String {
+        let r = self
+            .post_json(
+                "/api-token-auth/",
+                json!({ "username": username, "password": password }),
+            )
+            .await;
+        expect(r, 200).await["token"].as_str().unwrap().to_owned()
+    }
+
+    /// A browser with its own cookie jar that already holds a `csrftoken` cookie.
+    pub async fn browser_session(&self) -> Browser {
+        let jar = std::sync::Arc::new(reqwest::cookie::Jar::default());
+        let client = Client::builder()
+            .cookie_provider(jar.clone())
+            .timeout(Duration::from_secs(30))
+            .build()
+            .unwrap();
+        let browser = Browser {
+            client,
+            jar,
+            base: self.base.clone(),
+        };
+        let r = browser.get("/authentication/login").send().await.unwrap();
+        assert_eq!(r.status(), 200);
+        assert!(
+            browser.cookie("csrftoken").is_some(),
+            "GET /authentication/login set no csrftoken"
+        );
+        browser
+    }
+
+    /// A browser logged in through `POST /authentication/login`.
+    pub async fn session_login(&self, username: &str, password: &str) -> Browser {
+        let browser = self.browser_session().await;
+        let r = browser
+            .post_csrf("/authentication/login")
+            .json(&json!({ "username": username, "password": password }));
+        let body = expect(r.send().await.unwrap(), 200).await;
+        assert_eq!(body, json!({ "error": "None, login successful" }));
+        assert!(browser.cookie("sessionid").is_some());
+        browser
+    }
+
+    /// Sets `users.is_active`.
+    pub async fn set_active(&self, user_id: i64, active: bool) {
+        use diesel::{ExpressionMethods as _, QueryDsl as _};
+        use hearth::auth::users::users;
+        self.db
+            .run(move |conn| {
+                diesel::update(users::table.find(user_id))
+                    .set(users::is_active.eq(active))
+                    .execute(conn)?;
+                Ok(())
+            })
+            .await
+            .unwrap();
+    }
+
+    /// The stored password hash of a user.
+    pub async fn password_hash(&self, user_id: i64) -> String {
+        use diesel::QueryDsl as _;
+        use hearth::auth::users::users;
+        self.db
+            .run(move |conn| {
+                Ok(users::table
+                    .find(user_id)
+                    .select(users::password)
+                    .first::<String>(conn)?)
+            })
+            .await
+            .unwrap()
+    }
+
+    /// A new active user whose stored password is `hash` as given (e.g. a Django hash).
+    pub async fn user_with_hash(&self, prefix: &str, hash: &str) -> (i64, String) {
+        let username = new_username(prefix);
+        let (name, hash) = (username.clone(), hash.to_owned());
+        let user = self
+            .db
+            .run(move |conn| {
+                hearth::auth::users::create(
+                    conn,
+                    &hearth::auth::users::NewUser {
+                        username: &name,
+                        email: "",
+                        password: &hash,
+                        is_staff: false,
+                        is_superuser: false,
+                        date_joined: hearth::time::now(),
+                    },
+                )
+            })
+            .await
+            .unwrap()
+            .unwrap();
+        (user.id, username)
+    }
+}
+
+/// A browser: a client with a cookie jar the test can read.
+pub struct Browser {
+    pub client: Client,
+    pub jar: std::sync::Arc<reqwest::cookie::Jar>,
+    pub base: String,
+}
+
+impl Browser {
+    /// The value of a cookie the jar holds for the server.
+    pub fn cookie(&self, name: &str) -> Option<String> {
+        use reqwest::cookie::CookieStore as _;
+        let header = self.jar.cookies(&self.base.parse().unwrap())?;
+        header
+            .to_str()
+            .unwrap()
+            .split(';')
+            .map(str::trim)
+            .find_map(|pair| {
+                let (k, v) = pair.split_once('=')?;
+                (k == name).then(|| v.to_owned())
+            })
+    }
+
+    pub fn csrf(&self) -> String {
+        self.cookie("csrftoken")
+            .expect("the browser holds a csrftoken cookie")
+    }
+
+    pub fn request(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+        self.client
+            .request(method, format!("{}{}", self.base, path))
+    }
+
+    pub fn get(&self, path: &str) -> reqwest::RequestBuilder {
+        self.request(reqwest::Method::GET, path)
+    }
+
+    /// A POST without the CSRF header.
+    pub fn post(&self, path: &str) -> reqwest::RequestBuilder {
+        self.request(reqwest::Method::POST, path)
+    }
+
+    /// An unsafe request that echoes the csrftoken cookie in `X-CSRFToken`.
+    pub fn request_csrf(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+        self.request(method, path)
+            .header("X-CSRFToken", self.csrf())
+    }
+
+    pub fn post_csrf(&self, path: &str) -> reqwest::RequestBuilder {
+        self.request_csrf(reqwest::Method::POST, path)
+    }
 }

@@ -1,8 +1,69 @@
+//! Every auth route at the HTTP level, on both backends: sign-up and register,
+//! simplejwt (obtain, refresh, verify, logout), Bearer handling, DRF tokens, the
+//! session views with CSRF, and the caller's own account (me, csrf, logins).
+
+mod account;
+mod bearer;
+mod drf_token;
+mod jwt;
+mod register;
+mod session;
+
 use crate::helpers::*;
 
-both_backends! {
-    async fn anonymous_me_is_401(app) {
-        let r = app.anon().get(app.url("/api/auth/me/")).send().await.unwrap();
-        assert_eq!(r.status(), 401);
+pub const REQUIRED: &str = "This field is required.";
+pub const BLANK: &str = "This field may not be blank.";
+pub const TOO_SHORT: &str = "This password is too short. It must contain at least 8 characters.";
+pub const TOO_COMMON: &str = "This password is too common.";
+pub const ENTIRELY_NUMERIC: &str = "This password is entirely numeric.";
+pub const TOO_SIMILAR: &str = "The password is too similar to the username.";
+pub const BAD_USERNAME: &str =
+    "Enter a valid username. This value may contain only letters, numbers, and @/./+/-/_ characters.";
+pub const USERNAME_TAKEN: &str = "A user with that username already exists.";
+pub const NO_ACTIVE_ACCOUNT: &str = "No active account found with the given credentials";
+pub const NOT_PROVIDED: &str = "Authentication credentials were not provided.";
+pub const NOT_VALID_FOR_ANY: &str = "Given token not valid for any token type";
+pub const BAD_CREDENTIALS: &str = "Unable to log in with provided credentials.";
+pub const WWW_AUTHENTICATE: &str = "Bearer realm=\"api\"";
+
+/// `{"detail": ..., "code": "token_not_valid"}`, as simplejwt's views answer.
+pub fn token_not_valid(detail: &str) -> Value {
+    json!({ "detail": detail, "code": "token_not_valid" })
+}
+
+/// Asserts a 401 from the authenticators: the body, and the `WWW-Authenticate` header.
+pub async fn expect_401(r: Response) -> Value {
+    let challenge = r
+        .headers()
+        .get("www-authenticate")
+        .map(|v| v.to_str().unwrap().to_owned());
+    let body = expect(r, 401).await;
+    assert_eq!(
+        challenge.as_deref(),
+        Some(WWW_AUTHENTICATE),
+        "401 without the challenge: {body}"
+    );
+    body
+}
+
+/// Asserts the Bearer authenticator refused an access token for `message`.
+pub async fn expect_bad_access(r: Response, message: &str) {
+    let body = expect_401(r).await;
+    assert_eq!(body["detail"], NOT_VALID_FOR_ANY, "{body}");
+    assert_eq!(body["code"], "token_not_valid", "{body}");
+    assert_eq!(body["messages"][0]["message"], message, "{body}");
+}
+
+/// No password, and no hash of one, in a response text.
+pub fn assert_no_password(text: &str, password: &str) {
+    assert!(
+        !text.contains(password),
+        "the password is in the response: {text}"
+    );
+    for marker in ["argon2", "pbkdf2", "\"password\""] {
+        assert!(
+            !text.contains(marker),
+            "{marker} is in the response: {text}"
+        );
     }
 }

@@ -1,0 +1,135 @@
+//! `Authorization: Bearer` on a protected route (`/api/auth/me/`), and tokens minted
+//! outside Hearth with simplejwt's claims.
+
+use super::*;
+
+/// A token as simplejwt mints it, signed with `key`.
+fn simplejwt_token(key: &str, user_id: i64, token_type: &str, lifetime: i64, age: i64) -> String {
+    let iat = chrono::Utc::now().timestamp() - age;
+    let claims = json!({
+        "token_type": token_type,
+        "exp": iat + lifetime,
+        "iat": iat,
+        "jti": format!("{:032x}", nanos()),
+        "user_id": user_id.to_string(),
+    });
+    let header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256);
+    jsonwebtoken::encode(
+        &header,
+        &claims,
+        &jsonwebtoken::EncodingKey::from_secret(key.as_bytes()),
+    )
+    .unwrap()
+}
+
+fn nanos() -> u128 {
+    use std::time::{SystemTime, UNIX_EPOCH};
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_nanos()
+}
+
+/// The same token with one character of its signature changed.
+fn tampered(token: &str) -> String {
+    let (rest, signature) = token.rsplit_once('.').unwrap();
+    let first = if signature.starts_with('A') { 'B' } else { 'A' };
+    format!("{rest}.{first}{}", &signature[1..])
+}
+
+both_backends! {
+    async fn anonymous_me_is_401_not_provided_with_the_challenge(app) {
+        let r = app.anon().get(app.url("/api/auth/me/")).send().await.unwrap();
+        assert_eq!(expect_401(r).await, json!({ "detail": NOT_PROVIDED }));
+    }
+
+    async fn bearer_without_a_token_is_a_bad_authorization_header(app) {
+        for header in ["Bearer", "Bearer ", "Bearer a b"] {
+            let body = expect_401(app.get_with("/api/auth/me/", header).await).await;
+            assert_eq!(body, json!({
+                "detail": "Authorization header must contain two space-delimited values",
+                "code": "bad_authorization_header",
+            }), "{header:?}");
+        }
+    }
+
+    async fn garbage_tampered_and_refresh_tokens_are_refused(app) {
+        let alice = app.user("alice").await;
+        let (access, refresh) = app.obtain_pair(&alice.username, &alice.password).await;
+        expect_bad_access(app.me_bearer("garbage").await, "Token is invalid").await;
+        expect_bad_access(app.me_bearer(&tampered(&access)).await, "Token is invalid").await;
+        expect_bad_access(app.me_bearer(&refresh).await, "Token has wrong type").await;
+        let body = expect_401(app.me_bearer(&refresh).await).await;
+        assert_eq!(body["messages"], json!([{ "token_class": "AccessToken", "token_type": "access", "message": "Token has wrong type" }]));
+        // alg "none" is never accepted
+        use base64::Engine as _;
+        let none = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(br#"{"alg":"none","typ":"JWT"}"#);
+        let unsigned = format!("{none}.{}.", access.split('.').nth(1).unwrap());
+        expect_bad_access(app.me_bearer(&unsigned).await, "Token is invalid").await;
+        // the untouched token still works
+        expect(app.me_bearer(&access).await, 200).await;
+    }
+
+    async fn a_simplejwt_token_signed_with_the_secret_key_is_accepted(app) {
+        let alice = app.user("alice").await;
+        let token = simplejwt_token(SECRET, alice.id, "access", 300, 0);
+        let me = expect(app.me_bearer(&token).await, 200).await;
+        assert_eq!(me["username"], json!(alice.username));
+        // and a refresh token minted the same way refreshes once
+        let refresh = simplejwt_token(SECRET, alice.id, "refresh", 3600, 0);
+        let body = expect(app.refresh(&refresh).await, 200).await;
+        expect(app.me_bearer(body["access"].as_str().unwrap()).await, 200).await;
+        assert_eq!(expect_401(app.refresh(&refresh).await).await, token_not_valid("Token is blacklisted"));
+    }
+
+    async fn a_token_signed_with_another_key_is_refused(app) {
+        let alice = app.user("alice").await;
+        let token = simplejwt_token(&format!("{SECRET}-not"), alice.id, "access", 300, 0);
+        expect_bad_access(app.me_bearer(&token).await, "Token is invalid").await;
+        let refresh = simplejwt_token(&format!("{SECRET}-not"), alice.id, "refresh", 3600, 0);
+        assert_eq!(expect_401(app.refresh(&refresh).await).await, token_not_valid("Token is invalid"));
+        assert_eq!(app.count("logins").await, 0);
+    }
+
+    async fn an_expired_minted_token_is_refused(app) {
+        let alice = app.user("alice").await;
+        let token = simplejwt_token(SECRET, alice.id, "access", 60, 3600);
+        expect_bad_access(app.me_bearer(&token).await, "Token is expired").await;
+        let refresh = simplejwt_token(SECRET, alice.id, "refresh", 60, 3600);
+        assert_eq!(expect_401(app.refresh(&refresh).await).await, token_not_valid("Token is expired"));
+    }
+
+    async fn an_inactive_users_access_token_is_refused(app) {
+        let alice = app.user("alice").await;
+        let (access, refresh) = app.obtain_pair(&alice.username, &alice.password).await;
+        app.set_active(alice.id, false).await;
+        let body = expect_401(app.me_bearer(&access).await).await;
+        assert_eq!(body, json!({ "detail": "User is inactive", "code": "user_inactive" }));
+        let body = expect_401(app.refresh(&refresh).await).await;
+        assert_eq!(body["code"], "no_active_account", "{body}");
+    }
+
+    async fn a_bad_bearer_does_not_fall_back_to_the_session(app) {
+        let alice = app.user("alice").await;
+        let browser = app.session_login(&alice.username, &alice.password).await;
+        expect(browser.get("/api/auth/me/").send().await.unwrap(), 200).await;
+        let r = browser.get("/api/auth/me/").bearer_auth("garbage").send().await.unwrap();
+        expect_bad_access(r, "Token is invalid").await;
+        let r = browser.get("/api/auth/me/").header("Authorization", "Token 0000").send().await.unwrap();
+        assert_eq!(expect_401(r).await, json!({ "detail": "Invalid token." }));
+    }
+
+    async fn a_valid_bearer_wins_over_the_session(app) {
+        let alice = app.user("alice").await;
+        let bob = app.user("bob").await;
+        let browser = app.session_login(&alice.username, &alice.password).await;
+        let r = browser.get("/api/auth/me/").bearer_auth(&bob.access).send().await.unwrap();
+        assert_eq!(expect(r, 200).await["username"], json!(bob.username));
+    }
+
+    async fn other_authorization_schemes_are_ignored(app) {
+        // Basic is not an authenticator here: anonymous
+        let r = app.get_with("/api/auth/me/", "Basic YWxpY2U6cHc=").await;
+        assert_eq!(expect_401(r).await, json!({ "detail": NOT_PROVIDED }));
+    }
+}

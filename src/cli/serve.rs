@@ -7,7 +7,7 @@ use crate::config::Settings;
 use crate::db::Db;
 
 pub fn serve(settings: Settings, addr: Option<String>) -> anyhow::Result<()> {
-    init_tracing(&settings);
+    let _log_guard = init_tracing(&settings);
     let addr = addr.unwrap_or_else(|| settings.addr.clone());
     let db = Db::connect(&settings.database_url, settings.pool_size)?;
     db.migrate()?;
@@ -33,15 +33,19 @@ pub fn migrate(settings: &Settings) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn init_tracing(settings: &Settings) {
+/// Logs go through a background writer, so a request never waits on stdout; keep
+/// the guard alive until the server stops, or the last lines are lost.
+fn init_tracing(settings: &Settings) -> tracing_appender::non_blocking::WorkerGuard {
     let filter = tracing_subscriber::EnvFilter::try_from_env("RUST_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,tower_http=warn"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter);
+    let (writer, guard) = tracing_appender::non_blocking(std::io::stdout());
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(writer);
     if settings.log_json {
         builder.json().init();
     } else {
         builder.init();
     }
+    guard
 }
 
 async fn shutdown_signal() {

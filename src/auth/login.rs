@@ -82,6 +82,8 @@ pub fn issue_pair(
         &state.keys.lookup_hash(&claims.jti),
         expiry(&claims),
     )?;
+    // a family kept alive by rotation lives as long as its newest refresh token
+    logins::extend(conn, login_id, expiry(&claims))?;
     let (access, _) = jwt::mint(
         &state.keys,
         Kind::Access,

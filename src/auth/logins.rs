@@ -312,6 +312,18 @@ pub fn adopt_refresh(
     )
 }
 
+/// Moves the login's expiry later (never earlier).
+pub fn extend(conn: &mut Conn, login_id: i64, expires_at: NaiveDateTime) -> Result<(), ApiError> {
+    diesel::update(
+        logins::table
+            .find(login_id)
+            .filter(logins::expires_at.lt(expires_at)),
+    )
+    .set(logins::expires_at.eq(expires_at))
+    .execute(conn)?;
+    Ok(())
+}
+
 pub fn touch(conn: &mut Conn, login_id: i64) -> Result<(), ApiError> {
     diesel::update(logins::table.find(login_id))
         .set(logins::last_used_at.eq(crate::time::now()))

@@ -108,6 +108,10 @@ fn refresh_in_db(
     let rotate = state.settings.rotate_refresh_tokens;
     let login_id = match logins::find_refresh(conn, jti_hash)? {
         None => {
+            // issued before a logout-all or password change: as dead as the ones Hearth recorded
+            if claims.ver.unwrap_or(0) != user.auth_version {
+                return blacklisted();
+            }
             // minted elsewhere with our key (simplejwt interoperability): adopt it
             match logins::adopt_refresh(conn, user.id, jti_hash, expiry(claims), client, rotate)? {
                 Some(login_id) => login_id,

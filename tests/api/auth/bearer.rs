@@ -132,4 +132,18 @@ both_backends! {
         let r = app.get_with("/api/auth/me/", "Basic YWxpY2U6cHc=").await;
         assert_eq!(expect_401(r).await, json!({ "detail": NOT_PROVIDED }));
     }
+
+    async fn logout_all_also_ends_tokens_minted_elsewhere(app) {
+        let alice = app.user("alice").await;
+        let access = simplejwt_token(SECRET, alice.id, "access", 300, 0);
+        let refresh = simplejwt_token(SECRET, alice.id, "refresh", 3600, 0);
+        expect(app.me_bearer(&access).await, 200).await;
+        let r = app.anon().post(app.url("/api/auth/logout-all/")).bearer_auth(&alice.access).send().await.unwrap();
+        expect(r, 200).await;
+        expect_bad_access(app.me_bearer(&access).await, "Token is invalid").await;
+        // a refresh token Hearth never saw, issued before the logout-all, opens nothing
+        assert_eq!(expect_401(app.refresh(&refresh).await).await, token_not_valid("Token is blacklisted"));
+        let r = app.post_json("/api/token/verify/", json!({ "token": refresh })).await;
+        assert_eq!(expect_401(r).await, token_not_valid("Token is invalid"));
+    }
 }

@@ -278,6 +278,8 @@ both_backends! {
         assert_eq!(expect_401(app.refresh(&refresh).await).await, token_not_valid("Token is blacklisted"));
         let body = expect_401(app.me_bearer(&access).await).await;
         assert_eq!(body["code"], "token_not_valid", "{body}");
+        let r = app.post_json("/api/token/verify/", json!({ "token": access })).await;
+        assert_eq!(expect_401(r).await, token_not_valid("Token is invalid"));
         let r = app.post_json("/api/user/logout/", json!({ "refresh": refresh })).await;
         assert_eq!(expect(r, 400).await, json!({ "error": "Token is blacklisted" }));
         // the user's other login goes on
@@ -305,5 +307,21 @@ both_backends! {
         let r = app.post_form("/api/user/logout/", &[("refresh", &refresh)]).await;
         assert_eq!(expect(r, 200).await, json!({ "message": "You have been logged out" }));
         assert_eq!(expect_401(app.refresh(&refresh).await).await, token_not_valid("Token is blacklisted"));
+    }
+
+    async fn a_login_kept_alive_by_rotation_stays_listed(app, |s| {
+        s.refresh_token_lifetime = Duration::from_secs(3);
+    }) {
+        let alice = app.user("alice").await;
+        let (_, first) = app.obtain_pair(&alice.username, &alice.password).await;
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+        let (access, refresh) = access_and_refresh(&expect(app.refresh(&first).await, 200).await);
+        // past the first refresh token's lifetime, within the second one's
+        tokio::time::sleep(Duration::from_millis(1700)).await;
+        let r = app.get_with("/api/auth/sessions/", &format!("Bearer {access}")).await;
+        let logins = expect(r, 200).await;
+        assert_eq!(logins.as_array().unwrap().len(), 1, "{logins}");
+        assert_eq!(logins[0]["current"], json!(true));
+        expect(app.refresh(&refresh).await, 200).await;
     }
 }

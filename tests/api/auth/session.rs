@@ -344,4 +344,32 @@ both_backends! {
         let r = browser.get("/api/auth/me/").send().await.unwrap();
         assert_eq!(expect_401(r).await, json!({ "detail": NOT_PROVIDED }));
     }
+
+    async fn the_session_views_check_csrf_even_with_a_bearer_token(app) {
+        let alice = app.user("alice").await;
+        let r = app
+            .anon()
+            .post(app.url("/authentication/login"))
+            .bearer_auth(&alice.access)
+            .json(&json!({ "username": alice.username, "password": alice.password }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(expect(r, 403).await, csrf_failed("CSRF cookie not set."));
+        let r = app.anon().post(app.url("/authentication/logout")).bearer_auth(&alice.access).send().await.unwrap();
+        assert_eq!(expect(r, 403).await, csrf_failed("CSRF cookie not set."));
+    }
+
+    async fn a_session_expires_for_real(app, |s| {
+        s.session_cookie_age = std::time::Duration::from_secs(1);
+    }) {
+        let alice = app.user("alice").await;
+        let browser = app.session_login(&alice.username, &alice.password).await;
+        expect(browser.get("/api/auth/me/").send().await.unwrap(), 200).await;
+        let key = browser.cookie("sessionid").unwrap();
+        tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+        // the cookie may linger in a client; the server no longer knows the session
+        let r = app.anon().get(app.url("/api/auth/me/")).header("Cookie", format!("sessionid={key}")).send().await.unwrap();
+        assert_eq!(expect_401(r).await, json!({ "detail": NOT_PROVIDED }));
+    }
 }

@@ -60,7 +60,8 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::domains::messages::router())
         .merge(crate::domains::tasks::router())
         .merge(crate::domains::blog::router())
-        .merge(crate::domains::music::router());
+        .merge(crate::domains::music::router())
+        .merge(crate::admin::router());
     let slashed = routes.clone().with_state(state.clone());
     routes
         .fallback(move |req: Request| append_slash(slashed.clone(), req))

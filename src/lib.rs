@@ -2,6 +2,7 @@
 //! tokens, four resource domains, an admin site) as one binary on SQLite or
 //! PostgreSQL.
 
+pub mod admin;
 pub mod app;
 pub mod auth;
 pub mod cli;

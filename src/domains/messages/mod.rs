@@ -2,6 +2,7 @@
 //! sender (or staff) edits and deletes.
 
 pub mod handlers;
+pub mod admin;
 pub mod payload;
 pub mod queries;
 

@@ -4,6 +4,7 @@
 
 mod albums;
 mod likes;
+pub mod admin;
 pub mod payload;
 pub mod queries;
 mod songs;

@@ -1,0 +1,303 @@
+//! Users in the admin, for superusers only: the password set here passes Django's
+//! validators and is hashed (argon2id); a new password or a deactivation ends every
+//! session and token of the user; nobody removes their own superuser flag.
+
+use diesel::prelude::*;
+use serde_json::{json, Value};
+
+use super::model::{
+    col, values, when, yes_no, Column, Ctx, Field, Kind, ListQuery, Listing, ModelAdmin, Record,
+    Related, Row,
+};
+use crate::auth::logins::{self, logins as logins_table};
+use crate::auth::password::{self, Attributes};
+use crate::auth::tokens::api_tokens;
+use crate::auth::users::{self as account, users, NewUser, User, USERNAME_TAKEN};
+use crate::db::{Conn, DieselErrorExt as _};
+use crate::domains::blog::queries::blog_posts;
+use crate::domains::messages::queries::messages;
+use crate::domains::music::queries::{song_likes, songs};
+use crate::domains::tasks::queries::tasks;
+use crate::error::ApiError;
+use crate::fields::Input;
+
+pub const OWN_SUPERUSER: &str = "You cannot remove your own superuser status.";
+const BAD_EMAIL: &str = "Enter a valid email address.";
+
+const COLUMNS: &[Column] = &[
+    col("username", "Username"),
+    col("email", "Email address"),
+    col("is_staff", "Staff status"),
+    col("is_superuser", "Superuser status"),
+    col("is_active", "Active"),
+    col("date_joined", "Date joined"),
+];
+
+pub const USERS: ModelAdmin = ModelAdmin {
+    app: "accounts",
+    app_label: "Accounts",
+    model: "user",
+    singular: "user",
+    plural: "users",
+    superuser_only: true,
+    editable: true,
+    columns: COLUMNS,
+    search: "username, email, first and last name",
+    form,
+    list,
+    load,
+    save,
+    related,
+    delete: |conn, id| Ok(diesel::delete(users::table.find(id)).execute(conn)? > 0),
+};
+
+fn form(_conn: &mut Conn, id: Option<i64>) -> Result<Vec<Field>, ApiError> {
+    let password = Field::new("password", "Password", Kind::Password);
+    let password = match id {
+        Some(_) => password
+            .optional()
+            .help("Leave blank to keep the current password."),
+        None => password,
+    };
+    Ok(vec![
+        Field::text("username", "Username", 150)
+            .help("150 characters or fewer. Letters, digits and @/./+/-/_ only."),
+        password,
+        Field::text("email", "Email address", 254).optional(),
+        Field::text("first_name", "First name", 150).optional(),
+        Field::text("last_name", "Last name", 150).optional(),
+        Field::new("is_active", "Active", Kind::Checkbox).initial("true"),
+        Field::new("is_staff", "Staff status", Kind::Checkbox)
+            .help("Can log into this admin site."),
+        Field::new("is_superuser", "Superuser status", Kind::Checkbox)
+            .help("Can manage users and tokens."),
+    ])
+}
+
+fn list(conn: &mut Conn, list: &ListQuery) -> Result<Listing, ApiError> {
+    let pattern = list.pattern();
+    let filtered = || {
+        let mut query = users::table.into_boxed();
+        if let Some(p) = &pattern {
+            query = query.filter(crate::admin_search!(p;
+                users::username, users::email, users::first_name, users::last_name));
+        }
+        query
+    };
+    let total = filtered().count().get_result(conn)?;
+    let rows: Vec<User> = crate::admin_order!(filtered(), list, users::id, {
+        "username" => users::username, "email" => users::email, "is_staff" => users::is_staff,
+        "is_superuser" => users::is_superuser, "is_active" => users::is_active,
+        "date_joined" => users::date_joined,
+    })
+    .select(User::as_select())
+    .limit(list.limit)
+    .offset(list.offset)
+    .load(conn)?;
+    let rows = rows
+        .into_iter()
+        .map(|u| Row {
+            id: u.id,
+            cells: vec![
+                u.username,
+                u.email,
+                yes_no(u.is_staff),
+                yes_no(u.is_superuser),
+                yes_no(u.is_active),
+                when(&u.date_joined),
+            ],
+        })
+        .collect();
+    Ok(Listing { rows, total })
+}
+
+fn load(conn: &mut Conn, id: i64) -> Result<Option<Record>, ApiError> {
+    Ok(account::find(conn, id)?.map(|u| Record {
+        id,
+        values: values([
+            ("username", json!(u.username)),
+            ("email", json!(u.email)),
+            ("first_name", json!(u.first_name)),
+            ("last_name", json!(u.last_name)),
+            ("is_active", json!(u.is_active)),
+            ("is_staff", json!(u.is_staff)),
+            ("is_superuser", json!(u.is_superuser)),
+        ]),
+        title: u.username,
+    }))
+}
+
+/// What Django's EmailValidator surely rejects (as `hearth createsuperuser` checks).
+fn plausible_email(email: &str) -> bool {
+    let Some((local, domain)) = email.rsplit_once('@') else {
+        return false;
+    };
+    !local.is_empty()
+        && !email.chars().any(char::is_whitespace)
+        && domain.contains('.')
+        && !domain.starts_with('.')
+        && !domain.ends_with('.')
+}
+
+fn save(conn: &mut Conn, ctx: &Ctx, id: Option<i64>, body: Value) -> Result<Record, ApiError> {
+    let new_password = id.is_none() || body.get("password").and_then(Value::as_str) != Some("");
+    let mut input = Input::new(body, false)?;
+    let username = input.string("username", Some(150), false, true);
+    let password = if new_password {
+        input.password("password", 128)
+    } else {
+        None
+    };
+    let email = input
+        .string("email", Some(254), true, false)
+        .unwrap_or_default();
+    let first_name = input
+        .string("first_name", Some(150), true, false)
+        .unwrap_or_default();
+    let last_name = input
+        .string("last_name", Some(150), true, false)
+        .unwrap_or_default();
+    let is_active = input.boolean("is_active").unwrap_or(true);
+    let is_staff = input.boolean("is_staff").unwrap_or(false);
+    let is_superuser = input.boolean("is_superuser").unwrap_or(false);
+    if let Some(name) = &username {
+        if let Some(error) = account::username_error(name) {
+            input.error("username", error);
+        } else if account::find_by_username(conn, name)?.is_some_and(|u| Some(u.id) != id) {
+            input.error("username", USERNAME_TAKEN);
+        }
+    }
+    if !email.is_empty() && !plausible_email(&email) {
+        input.error("email", BAD_EMAIL);
+    }
+    if id == Some(ctx.actor.id) && !is_superuser {
+        input.error("is_superuser", OWN_SUPERUSER);
+    }
+    if let (Some(password), Some(name)) = (&password, &username) {
+        let attributes = Attributes {
+            username: name,
+            first_name: &first_name,
+            last_name: &last_name,
+            email: &email,
+        };
+        for error in password::validate(password, attributes) {
+            input.error("password", error);
+        }
+    }
+    input.finish()?;
+    let username =
+        username.ok_or_else(|| anyhow::anyhow!("a valid user form without a username"))?;
+    // hashed on this blocking thread, before the transaction
+    let hash = password.map(|p| ctx.hasher.hash_now(&p)).transpose()?;
+    let id = conn.transaction(|conn| -> Result<i64, ApiError> {
+        let (id, was_active) = match id {
+            Some(id) => {
+                let was = account::find(conn, id)?.ok_or(ApiError::NotFound("User"))?;
+                (id, was.is_active)
+            }
+            None => {
+                let new = NewUser {
+                    username: &username,
+                    email: &email,
+                    password: hash.as_deref().unwrap_or_default(),
+                    is_staff,
+                    is_superuser,
+                    date_joined: crate::time::now(),
+                };
+                let user = account::create(conn, &new)?
+                    .ok_or_else(|| ApiError::field("username", USERNAME_TAKEN))?;
+                (user.id, true)
+            }
+        };
+        let updated = diesel::update(users::table.find(id))
+            .set((
+                users::username.eq(&username),
+                users::email.eq(&email),
+                users::first_name.eq(&first_name),
+                users::last_name.eq(&last_name),
+                users::is_active.eq(is_active),
+                users::is_staff.eq(is_staff),
+                users::is_superuser.eq(is_superuser),
+            ))
+            .execute(conn);
+        match updated {
+            Err(e) if e.is_unique_violation() => {
+                return Err(ApiError::field("username", USERNAME_TAKEN))
+            }
+            other => other?,
+        };
+        if let Some(hash) = &hash {
+            account::set_password_hash(conn, id, hash)?;
+        }
+        if hash.is_some() || (was_active && !is_active) {
+            logins::revoke_all(conn, id)?;
+        }
+        Ok(id)
+    })?;
+    load(conn, id)?.ok_or(ApiError::NotFound("User"))
+}
+
+/// Everything of the user's that goes with them.
+fn related(conn: &mut Conn, id: i64) -> Result<Vec<Related>, ApiError> {
+    let texts: Vec<String> = messages::table
+        .filter(messages::sender_id.eq(id))
+        .order(messages::id)
+        .select(messages::text)
+        .load(conn)?;
+    let titles: Vec<String> = tasks::table
+        .filter(tasks::user_id.eq(id))
+        .order(tasks::id)
+        .select(tasks::title)
+        .load(conn)?;
+    let posts: Vec<String> = blog_posts::table
+        .filter(blog_posts::author_id.eq(id))
+        .order(blog_posts::id)
+        .select(blog_posts::title)
+        .load(conn)?;
+    let liked: Vec<String> = song_likes::table
+        .inner_join(songs::table)
+        .filter(song_likes::user_id.eq(id))
+        .order(song_likes::id)
+        .select(songs::song_name)
+        .load(conn)?;
+    let tokens: i64 = api_tokens::table
+        .filter(api_tokens::user_id.eq(id))
+        .count()
+        .get_result(conn)?;
+    let sessions: i64 = logins_table::table
+        .filter(logins_table::user_id.eq(id))
+        .filter(logins_table::revoked_at.is_null())
+        .count()
+        .get_result(conn)?;
+    Ok(vec![
+        Related {
+            model: "Message",
+            items: texts,
+        },
+        Related {
+            model: "Task",
+            items: titles,
+        },
+        Related {
+            model: "Blog post",
+            items: posts,
+        },
+        Related {
+            model: "Like",
+            items: liked.into_iter().map(|s| format!("likes {s}")).collect(),
+        },
+        Related {
+            model: "Token",
+            items: (0..tokens).map(|_| "API token".to_owned()).collect(),
+        },
+        Related {
+            model: "Login",
+            items: (0..sessions)
+                .map(|_| "active session or JWT login".to_owned())
+                .collect(),
+        },
+    ]
+    .into_iter()
+    .filter(|r| !r.items.is_empty())
+    .collect())
+}

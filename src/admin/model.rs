@@ -1,0 +1,321 @@
+//! What the admin knows of a model: a `ModelAdmin` per model (its names, list
+//! columns, search fields, form fields, and the functions that list, load, save and
+//! delete it), written by the model's domain in its own `admin.rs`; and the helpers
+//! those share (search patterns, foreign-key selects, field errors).
+
+use std::sync::Arc;
+
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+use crate::auth::crypto::Keys;
+use crate::auth::password::Hasher;
+use crate::auth::users::{users, User};
+use crate::db::Conn;
+use crate::error::ApiError;
+use crate::fields::{does_not_exist, FieldErrors, Input};
+
+/// Rows on one list page, as Django's `list_per_page`.
+pub const PER_PAGE: i64 = 100;
+
+/// Who is saving, and the keys and hasher a save may need.
+pub struct Ctx {
+    pub actor: User,
+    pub keys: Arc<Keys>,
+    pub hasher: Hasher,
+}
+
+/// A list column: `key` is what `?o=` names, `label` its heading.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct Column {
+    pub key: &'static str,
+    pub label: &'static str,
+}
+
+pub const fn col(key: &'static str, label: &'static str) -> Column {
+    Column { key, label }
+}
+
+/// How a form field is edited.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Kind {
+    Text,
+    Textarea,
+    Number,
+    Date,
+    Checkbox,
+    Select,
+    Password,
+}
+
+/// One form field; `choices` (value, label) for a select.
+#[derive(Debug, Clone, Serialize)]
+pub struct Field {
+    pub name: &'static str,
+    pub label: &'static str,
+    pub kind: Kind,
+    pub max: Option<usize>,
+    pub required: bool,
+    pub help: &'static str,
+    pub choices: Vec<(String, String)>,
+    /// The value of an add form (`"true"` checks a checkbox).
+    pub initial: Option<&'static str>,
+}
+
+impl Field {
+    pub fn new(name: &'static str, label: &'static str, kind: Kind) -> Self {
+        Self {
+            name,
+            label,
+            kind,
+            max: None,
+            required: !matches!(kind, Kind::Checkbox),
+            help: "",
+            choices: Vec::new(),
+            initial: None,
+        }
+    }
+    pub fn text(name: &'static str, label: &'static str, max: usize) -> Self {
+        Self {
+            max: Some(max),
+            ..Self::new(name, label, Kind::Text)
+        }
+    }
+    pub fn select(name: &'static str, label: &'static str, choices: Vec<(i64, String)>) -> Self {
+        Self {
+            choices: choices
+                .into_iter()
+                .map(|(id, label)| (id.to_string(), label))
+                .collect(),
+            ..Self::new(name, label, Kind::Select)
+        }
+    }
+    #[must_use]
+    pub fn help(mut self, help: &'static str) -> Self {
+        self.help = help;
+        self
+    }
+    #[must_use]
+    pub fn initial(mut self, value: &'static str) -> Self {
+        self.initial = Some(value);
+        self
+    }
+    #[must_use]
+    pub fn optional(mut self) -> Self {
+        self.required = false;
+        self
+    }
+}
+
+/// `?q=`, `?o=` (already checked against the columns) and the page.
+#[derive(Debug, Clone, Default)]
+pub struct ListQuery {
+    pub q: String,
+    pub sort: Option<&'static str>,
+    pub desc: bool,
+    pub limit: i64,
+    pub offset: i64,
+}
+
+impl ListQuery {
+    /// `%q%` lowercased with LIKE's wildcards escaped (by `\`), or `None` for no search.
+    pub fn pattern(&self) -> Option<String> {
+        let q = self.q.trim();
+        if q.is_empty() {
+            return None;
+        }
+        let mut out = String::from("%");
+        for c in q.to_lowercase().chars() {
+            if matches!(c, '%' | '_' | '\\') {
+                out.push('\\');
+            }
+            out.push(c);
+        }
+        out.push('%');
+        Some(out)
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Row {
+    pub id: i64,
+    pub cells: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Listing {
+    pub rows: Vec<Row>,
+    pub total: i64,
+}
+
+/// An object: its id, how it is named, and its form values by field name.
+#[derive(Debug, Clone)]
+pub struct Record {
+    pub id: i64,
+    pub title: String,
+    pub values: Map<String, Value>,
+}
+
+/// Objects that go with a deleted one: the model's name and each object's name.
+#[derive(Debug, Clone, Serialize)]
+pub struct Related {
+    pub model: &'static str,
+    pub items: Vec<String>,
+}
+
+pub type ListFn = fn(&mut Conn, &ListQuery) -> Result<Listing, ApiError>;
+pub type FormFn = fn(&mut Conn, Option<i64>) -> Result<Vec<Field>, ApiError>;
+pub type LoadFn = fn(&mut Conn, i64) -> Result<Option<Record>, ApiError>;
+pub type SaveFn = fn(&mut Conn, &Ctx, Option<i64>, Value) -> Result<Record, ApiError>;
+pub type RelatedFn = fn(&mut Conn, i64) -> Result<Vec<Related>, ApiError>;
+pub type DeleteFn = fn(&mut Conn, i64) -> Result<bool, ApiError>;
+
+/// One model in the admin, at `/admin/<app>/<model>/`.
+pub struct ModelAdmin {
+    pub app: &'static str,
+    pub app_label: &'static str,
+    pub model: &'static str,
+    pub singular: &'static str,
+    pub plural: &'static str,
+    /// Users and tokens: only superusers see them.
+    pub superuser_only: bool,
+    /// False for models with an add form only (tokens).
+    pub editable: bool,
+    pub columns: &'static [Column],
+    /// The searched fields, as the search box's hint names them.
+    pub search: &'static str,
+    pub form: FormFn,
+    pub list: ListFn,
+    pub load: LoadFn,
+    /// Validates the form (a JSON object of strings, checkboxes as "true"/"false")
+    /// with the API's own rules and writes; `ApiError::Validation` on bad input.
+    pub save: SaveFn,
+    pub related: RelatedFn,
+    pub delete: DeleteFn,
+}
+
+impl ModelAdmin {
+    pub fn allowed(&self, user: &User) -> bool {
+        user.is_staff && (user.is_superuser || !self.superuser_only)
+    }
+
+    pub fn url(&self) -> String {
+        format!("/admin/{}/{}/", self.app, self.model)
+    }
+}
+
+diesel::define_sql_function! {
+    /// SQL `lower()`, for case-insensitive search on both backends.
+    fn lower(x: diesel::sql_types::Text) -> diesel::sql_types::Text;
+}
+
+/// `lower(col) LIKE pattern ESCAPE '\'` for each column, joined by OR.
+#[macro_export]
+macro_rules! admin_search {
+    ($pattern:expr; $first:expr $(, $rest:expr)* $(,)?) => {{
+        use diesel::prelude::*;
+        let pattern: &String = $pattern;
+        $crate::admin::model::lower($first).like(pattern.clone()).escape('\\')
+            $( .or($crate::admin::model::lower($rest).like(pattern.clone()).escape('\\')) )*
+    }};
+}
+
+/// Orders a boxed query by the checked `?o=` key, then by `$id`.
+#[macro_export]
+macro_rules! admin_order {
+    ($query:expr, $list:expr, $id:expr, { $($key:literal => $col:expr),* $(,)? }) => {{
+        use diesel::prelude::*;
+        let query = $query;
+        let query = match ($list.sort, $list.desc) {
+            $( (Some($key), false) => query.order($col.asc()),
+               (Some($key), true) => query.order($col.desc()), )*
+            _ => query.order($id.asc()),
+        };
+        query.then_order_by($id.asc())
+    }};
+}
+
+/// The parse's value, unless it or the admin's own fields (`extra`) have errors:
+/// then every error of both.
+pub fn checked<T>(parsed: Result<T, ApiError>, extra: FieldErrors) -> Result<T, ApiError> {
+    match parsed {
+        Err(ApiError::Validation(mut errors)) => {
+            for (field, messages) in extra.iter() {
+                for m in messages {
+                    errors.add(field, m.clone());
+                }
+            }
+            Err(ApiError::Validation(errors))
+        }
+        Err(other) => Err(other),
+        Ok(value) => extra.into_result().map(|()| value),
+    }
+}
+
+/// For models whose deletion takes nothing else with it.
+pub fn nothing_related(_conn: &mut Conn, _id: i64) -> Result<Vec<Related>, ApiError> {
+    Ok(Vec::new())
+}
+
+/// A user chosen from a select (an object's owner): a pk of an existing user.
+pub fn user_pk(
+    conn: &mut Conn,
+    body: &Value,
+    name: &str,
+    errors: &mut FieldErrors,
+) -> Result<Option<i64>, ApiError> {
+    use diesel::prelude::*;
+    let mut map = Map::new();
+    if let Some(v) = body.get(name) {
+        map.insert(name.to_owned(), v.clone());
+    }
+    let mut input = Input::new(Value::Object(map), false)?;
+    let pk = input.pk(name);
+    if let Err(ApiError::Validation(e)) = input.finish() {
+        for (field, messages) in e.iter() {
+            for m in messages {
+                errors.add(field, m.clone());
+            }
+        }
+    }
+    let Some(pk) = pk else { return Ok(None) };
+    let exists: bool =
+        diesel::select(diesel::dsl::exists(users::table.find(pk))).get_result(conn)?;
+    if exists {
+        Ok(Some(pk))
+    } else {
+        errors.add(name, does_not_exist(pk));
+        Ok(None)
+    }
+}
+
+/// Every user as (id, username), for an owner select.
+pub fn user_choices(conn: &mut Conn) -> Result<Vec<(i64, String)>, ApiError> {
+    use diesel::prelude::*;
+    Ok(users::table
+        .order(users::username.asc())
+        .select((users::id, users::username))
+        .load(conn)?)
+}
+
+/// Form values from pairs of (field, value).
+pub fn values<const N: usize>(pairs: [(&str, Value); N]) -> Map<String, Value> {
+    pairs.into_iter().map(|(k, v)| (k.to_owned(), v)).collect()
+}
+
+pub fn yes_no(b: bool) -> String {
+    if b { "Yes" } else { "No" }.to_owned()
+}
+
+pub fn when(t: &chrono::NaiveDateTime) -> String {
+    t.format("%Y-%m-%d %H:%M").to_string()
+}
+
+/// At most 200 names of related objects are listed; the rest are counted.
+pub fn capped(mut items: Vec<String>, total: usize) -> Vec<String> {
+    if total > items.len() {
+        items.push(format!("… and {} more", total - items.len()));
+    }
+    items
+}

@@ -1,0 +1,135 @@
+//! Blog posts in the admin, with their author chosen from a select. The title and
+//! content are checked by `PostIn::parse`, as the API checks them.
+
+use diesel::prelude::*;
+use serde_json::{json, Value};
+
+use super::payload::{PostIn, TITLE_MAX};
+use super::queries::{self, blog_posts, NewPost, PostChanges};
+use crate::admin::model::{
+    checked, col, nothing_related, user_choices, user_pk, values, when, Column, Ctx, Field, Kind,
+    ListQuery, Listing, ModelAdmin, Record, Row,
+};
+use crate::auth::users::users;
+use crate::db::Conn;
+use crate::error::ApiError;
+use crate::fields::FieldErrors;
+
+const COLUMNS: &[Column] = &[
+    col("title", "Title"),
+    col("author", "Author"),
+    col("created_at", "Created"),
+    col("updated_at", "Updated"),
+];
+
+pub const ADMIN: ModelAdmin = ModelAdmin {
+    app: "blog",
+    app_label: "Blog",
+    model: "blogpost",
+    singular: "blog post",
+    plural: "blog posts",
+    superuser_only: false,
+    editable: true,
+    columns: COLUMNS,
+    search: "title, content, author",
+    form: |conn, _| {
+        Ok(vec![
+            Field::select("author", "Author", user_choices(conn)?),
+            Field::text("title", "Title", TITLE_MAX),
+            Field::new("content", "Content", Kind::Textarea),
+        ])
+    },
+    list,
+    load,
+    save,
+    related: nothing_related,
+    delete: queries::delete,
+};
+
+fn list(conn: &mut Conn, list: &ListQuery) -> Result<Listing, ApiError> {
+    let pattern = list.pattern();
+    let filtered = || {
+        let mut query = blog_posts::table.inner_join(users::table).into_boxed();
+        if let Some(p) = &pattern {
+            query = query.filter(crate::admin_search!(p;
+                blog_posts::title, blog_posts::content, users::username));
+        }
+        query
+    };
+    let total = filtered().count().get_result(conn)?;
+    let rows: Vec<(
+        i64,
+        String,
+        String,
+        chrono::NaiveDateTime,
+        chrono::NaiveDateTime,
+    )> = crate::admin_order!(filtered(), list, blog_posts::id, {
+        "title" => blog_posts::title, "author" => users::username,
+        "created_at" => blog_posts::created_at, "updated_at" => blog_posts::updated_at,
+    })
+    .select((
+        blog_posts::id,
+        blog_posts::title,
+        users::username,
+        blog_posts::created_at,
+        blog_posts::updated_at,
+    ))
+    .limit(list.limit)
+    .offset(list.offset)
+    .load(conn)?;
+    let rows = rows
+        .into_iter()
+        .map(|(id, title, author, created, updated)| Row {
+            id,
+            cells: vec![title, author, when(&created), when(&updated)],
+        })
+        .collect();
+    Ok(Listing { rows, total })
+}
+
+fn load(conn: &mut Conn, id: i64) -> Result<Option<Record>, ApiError> {
+    Ok(queries::find(conn, id)?.map(|p| Record {
+        id,
+        values: values([
+            ("author", json!(p.author_id.to_string())),
+            ("title", json!(p.title)),
+            ("content", json!(p.content)),
+        ]),
+        title: p.title,
+    }))
+}
+
+fn save(conn: &mut Conn, _ctx: &Ctx, id: Option<i64>, body: Value) -> Result<Record, ApiError> {
+    let mut errors = FieldErrors::default();
+    let author = user_pk(conn, &body, "author", &mut errors)?;
+    let post = checked(PostIn::parse(body, false), errors)?;
+    let (Some(author_id), Some(title), Some(content)) = (author, post.title, post.content) else {
+        return Err(anyhow::anyhow!("a valid post form without its fields").into());
+    };
+    let now = crate::time::now();
+    let id = match id {
+        Some(id) => {
+            let changes = PostChanges {
+                title: Some(title),
+                content: Some(content),
+                updated_at: now,
+            };
+            queries::update(conn, id, &changes)?;
+            diesel::update(blog_posts::table.find(id))
+                .set(blog_posts::author_id.eq(author_id))
+                .execute(conn)?;
+            id
+        }
+        None => {
+            let new = NewPost {
+                title: &title,
+                content: &content,
+                author_id,
+                created_at: now,
+                updated_at: now,
+            };
+            queries::create(conn, &new)?.id
+        }
+    };
+    load(conn, id)?.ok_or(ApiError::NotFound("BlogPost"))
+}

@@ -27,6 +27,7 @@ pub struct AppState {
     pub settings: Arc<Settings>,
     pub keys: Arc<Keys>,
     pub hasher: Hasher,
+    pub metrics: Arc<crate::telemetry::Metrics>,
 }
 
 impl FromRef<AppState> for Db {
@@ -44,6 +45,7 @@ impl AppState {
             settings: Arc::new(settings),
             keys,
             hasher,
+            metrics: Arc::default(),
         }
     }
 }

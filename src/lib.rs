@@ -12,4 +12,6 @@ pub mod domains;
 pub mod error;
 pub mod extract;
 pub mod fields;
+pub mod openapi;
+pub mod telemetry;
 pub mod time;

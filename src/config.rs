@@ -40,8 +40,12 @@ pub struct Settings {
     pub secure_hsts_seconds: u64,
     /// Proxies whose `X-Forwarded-For` is believed.
     pub trusted_proxies: Vec<String>,
-    /// Failed logins allowed per window, per client address and per username.
+    /// Failed logins allowed per window for one username.
     pub login_rate_limit: u32,
+    /// Failed logins allowed per window from one client address.
+    pub login_rate_limit_address: u32,
+    /// Accounts that one client address may create per window.
+    pub signup_rate_limit: u32,
     pub login_rate_window: Duration,
     pub log_json: bool,
 }
@@ -161,7 +165,9 @@ impl Settings {
             secure_hsts_seconds: number_var("SECURE_HSTS_SECONDS", 0)?,
             trusted_proxies: list(&var("TRUSTED_PROXIES").unwrap_or_default()),
             login_rate_limit: number_var("LOGIN_RATE_LIMIT", 10)?,
-            login_rate_window: duration_var("LOGIN_RATE_WINDOW", Duration::from_secs(60))?,
+            login_rate_limit_address: number_var("LOGIN_RATE_LIMIT_ADDRESS", 50)?,
+            signup_rate_limit: number_var("SIGNUP_RATE_LIMIT", 200)?,
+            login_rate_window: duration_var("LOGIN_RATE_WINDOW", Duration::from_secs(300))?,
             log_json: bool_var("LOG_JSON", false)?,
         })
     }
@@ -194,7 +200,9 @@ impl Settings {
             secure_hsts_seconds: 0,
             trusted_proxies: Vec::new(),
             login_rate_limit: 10,
-            login_rate_window: Duration::from_secs(60),
+            login_rate_limit_address: 50,
+            signup_rate_limit: 200,
+            login_rate_window: Duration::from_secs(300),
             log_json: false,
         }
     }

@@ -20,9 +20,13 @@ use crate::error::ApiError;
 /// costs the same hash check as a wrong password.
 pub async fn check_credentials(
     state: &AppState,
+    client: &Client,
     username: String,
     password: String,
 ) -> Result<Option<User>, ApiError> {
+    // a throttled attempt never reaches the hasher
+    crate::auth::throttle::check_login(state, client, &username).await?;
+    let name = username.clone();
     let user = state
         .db
         .run(move |conn| users::find_by_username(conn, &username))
@@ -33,6 +37,7 @@ pub async fn check_credentials(
         .await?;
     let Some(user) = user.filter(|u| verified.ok() && u.is_active) else {
         tracing::debug!("login refused");
+        crate::auth::throttle::record_failure(state, client, &name).await?;
         return Ok(None);
     };
     if verified == Verified::YesRehash {

@@ -9,6 +9,7 @@ pub mod login;
 pub mod logins;
 pub mod password;
 pub mod routes;
+pub mod throttle;
 pub mod tokens;
 pub mod users;
 

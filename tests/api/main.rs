@@ -8,8 +8,10 @@
 
 mod helpers;
 
+mod admin;
 mod auth;
 mod blog;
 mod messages;
 mod music;
 mod tasks;
+mod throttle;

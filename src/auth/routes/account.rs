@@ -10,7 +10,7 @@ use serde_json::{json, Value};
 
 use crate::app::AppState;
 use crate::auth::login::{check_credentials, clear_session_cookie, header_value};
-use crate::auth::routes::register::Credentials;
+use crate::auth::routes::register::{ClientInfo, Credentials};
 use crate::auth::{csrf, logins, tokens, CurrentUser, User};
 use crate::error::ApiError;
 use crate::extract::{Body, Id};
@@ -44,6 +44,7 @@ pub async fn me(user: CurrentUser) -> Json<User> {
               (status = 400, description = "Unable to log in with provided credentials.")))]
 pub async fn obtain_token(
     State(state): State<AppState>,
+    ClientInfo(client): ClientInfo,
     body: Body,
 ) -> Result<Json<Value>, ApiError> {
     let mut input = body.input(false)?;
@@ -55,7 +56,7 @@ pub async fn obtain_token(
             "Unable to log in with provided credentials.",
         ));
     };
-    let user = check_credentials(&state, username, password)
+    let user = check_credentials(&state, &client, username, password)
         .await?
         .ok_or_else(|| ApiError::non_field("Unable to log in with provided credentials."))?;
     let keys = state.keys.clone();

@@ -39,7 +39,7 @@ pub async fn obtain(
     let (Some(username), Some(password)) = (username, password) else {
         return Err(no_active_account());
     };
-    let user = check_credentials(&state, username, password)
+    let user = check_credentials(&state, &client, username, password)
         .await?
         .ok_or_else(no_active_account)?;
     Ok(Json(jwt_login(&state, user, client).await?))

@@ -30,12 +30,15 @@ impl FromRequestParts<AppState> for ClientInfo {
     }
 }
 
-/// Inserts a plain user with the hashed password; `None` if the name was taken meanwhile.
+/// Inserts a plain user with the hashed password; `None` if the name was taken
+/// meanwhile. Sign-ups count against the client address's limit first.
 pub async fn create_user(
     state: &AppState,
+    client: &crate::auth::logins::Client,
     username: String,
     password: String,
 ) -> Result<Option<User>, ApiError> {
+    crate::auth::throttle::signup_attempt(state, client).await?;
     let hash = state.hasher.hash(password).await?;
     state
         .db
@@ -105,7 +108,7 @@ pub async fn signup(
     if !errors.is_empty() {
         return Err(ApiError::BadRequestText(join_messages(&errors)));
     }
-    let user = create_user(&state, username, password)
+    let user = create_user(&state, &client, username, password)
         .await?
         .ok_or_else(|| ApiError::BadRequestText("username taken".into()))?;
     let name = user.username.clone();
@@ -150,6 +153,7 @@ pub struct Registered {
 pub async fn register(
     State(state): State<AppState>,
     _caller: MaybeUser,
+    ClientInfo(client): ClientInfo,
     body: Body,
 ) -> Result<Response, ApiError> {
     let mut input = body.input(false)?;
@@ -183,7 +187,7 @@ pub async fn register(
         }
         return Err(ApiError::Validation(fields));
     }
-    let user = create_user(&state, username, password)
+    let user = create_user(&state, &client, username, password)
         .await?
         .ok_or_else(|| ApiError::field("username", USERNAME_TAKEN))?;
     Ok((

@@ -128,7 +128,7 @@ pub async fn login_post(
     let data = req.checked_body(&state, &bytes)?;
     let username = loose_text(data.get("username")).unwrap_or_default();
     let password = loose_text(data.get("password")).unwrap_or_default();
-    let Some(user) = check_credentials(&state, username, password).await? else {
+    let Some(user) = check_credentials(&state, &req.client, username, password).await? else {
         return Ok(answer(
             &state,
             "Username and/or password incorrect",
@@ -190,7 +190,7 @@ pub async fn register_post(
     if !errors.is_empty() {
         return say(&join_messages(&errors));
     }
-    let Some(user) = create_user(&state, username, password).await? else {
+    let Some(user) = create_user(&state, &req.client, username, password).await? else {
         return say("Username already taken");
     };
     let cookies = session_login(&state, &user, req.session_key(), req.client.clone()).await?;

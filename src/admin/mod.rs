@@ -4,11 +4,14 @@
 //! model to the site is one line in [`MODELS`]. Works without JavaScript; every page
 //! forbids framing and inline script.
 
-pub mod accounts;
 pub mod auth;
+mod forms;
+pub mod guard;
+pub mod helpers;
 pub mod model;
 mod render;
 pub mod tokens;
+pub mod users;
 mod views;
 
 use axum::http::{header, HeaderValue};
@@ -23,7 +26,7 @@ use render::method_not_allowed as other;
 
 /// Every model in the admin, in the index's order (grouped by `app_label`).
 pub static MODELS: [&ModelAdmin; 8] = [
-    &accounts::USERS,
+    &users::USERS,
     &tokens::TOKENS,
     &messages::admin::ADMIN,
     &tasks::admin::ADMIN,
@@ -52,12 +55,12 @@ pub fn router() -> Router<AppState> {
         .route("/admin/{app}/{model}/", get(views::list).fallback(other))
         .route(
             "/admin/{app}/{model}/{action}/",
-            get(views::add_form).post(views::add).fallback(other),
+            get(forms::add_form).post(forms::add).fallback(other),
         )
         .route(
             "/admin/{app}/{model}/{id}/{action}/",
-            get(views::object_page)
-                .post(views::object_post)
+            get(forms::object_page)
+                .post(forms::object_post)
                 .fallback(other),
         )
         // anything else under /admin/: HTML, not the API's JSON 404

@@ -5,10 +5,8 @@
 use diesel::prelude::*;
 use serde_json::{json, Value};
 
-use super::model::{
-    col, nothing_related, user_choices, user_pk, values, when, Column, Ctx, Field, ListQuery,
-    Listing, ModelAdmin, Record, Row,
-};
+use super::helpers::{nothing_related, user_choices, user_pk, values, when};
+use super::model::{col, Column, Ctx, Field, ListQuery, Listing, ModelAdmin, Record, Row};
 use crate::auth::tokens::{self, api_tokens};
 use crate::auth::users::users;
 use crate::db::Conn;

@@ -7,9 +7,9 @@ use serde_json::{json, Value};
 
 use super::payload::{NewMessage, TEXT_MAX};
 use super::queries::{self, messages};
+use crate::admin::helpers::{checked, nothing_related, user_choices, user_pk, values, when};
 use crate::admin::model::{
-    checked, col, nothing_related, user_choices, user_pk, values, when, Column, Ctx, Field, Kind,
-    ListQuery, Listing, ModelAdmin, Record, Row,
+    col, Column, Ctx, Field, Kind, ListQuery, Listing, ModelAdmin, Record, Row,
 };
 use crate::auth::users::users;
 use crate::db::Conn;

@@ -6,9 +6,11 @@ use serde_json::{json, Value};
 
 use super::payload::{TaskInput, TITLE_MAX};
 use super::queries::{self, tasks, NewTask};
+use crate::admin::helpers::{
+    checked, nothing_related, user_choices, user_pk, values, when, yes_no,
+};
 use crate::admin::model::{
-    checked, col, nothing_related, user_choices, user_pk, values, when, yes_no, Column, Ctx, Field,
-    Kind, ListQuery, Listing, ModelAdmin, Record, Row,
+    col, Column, Ctx, Field, Kind, ListQuery, Listing, ModelAdmin, Record, Row,
 };
 use crate::auth::users::users;
 use crate::db::Conn;

@@ -42,7 +42,8 @@ fn query_next(parts: &Parts) -> Option<String> {
         .map(|(_, v)| v.into_owned())
 }
 
-/// The one place the admin checks a password: a staff user, or `None`.
+/// The one place the admin checks a password: a staff user, or `None`. Throttled
+/// like every login route (inside `check_credentials`).
 pub async fn staff_login(
     state: &AppState,
     client: &Client,
@@ -146,6 +147,16 @@ pub async fn login_post(State(state): State<AppState>, req: Request) -> Response
     let client = client(&parts, &state);
     let user = match staff_login(&state, &client, username.trim().to_owned(), password).await {
         Ok(user) => user,
+        Err(ApiError::Throttled(wait)) => {
+            let text = format!("Too many failed login attempts. Try again in {wait} seconds.");
+            form.error = Some(&text);
+            let mut response = login_page(&state, &parts.headers, None, &form);
+            *response.status_mut() = StatusCode::TOO_MANY_REQUESTS;
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, wait.into());
+            return response;
+        }
         Err(e) => return AdminError(e).into_response(),
     };
     let Some(user) = user else {

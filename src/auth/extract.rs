@@ -238,7 +238,7 @@ async fn bearer(state: &AppState, token: &str) -> Result<Auth, ApiError> {
     let login = claims.login;
     let found = state
         .db
-        .run(move |conn| logins::user_with_login(conn, user_id, login))
+        .read(move |conn| logins::user_with_login(conn, user_id, login))
         .await?;
     let Some((user, live)) = found else {
         return Err(ApiError::AuthFailed(
@@ -264,7 +264,7 @@ async fn drf_token(state: &AppState, key: String) -> Result<Auth, ApiError> {
     let hash = state.keys.lookup_hash(&key);
     let user = state
         .db
-        .run(move |conn| tokens::user_by_key_hash(conn, &hash))
+        .read(move |conn| tokens::user_by_key_hash(conn, &hash))
         .await?;
     match user {
         None => Err(detail("Invalid token.")),

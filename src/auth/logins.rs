@@ -48,8 +48,32 @@ pub const JWT: &str = "jwt";
 /// written on every request.
 const TOUCH_EVERY_SECS: i64 = 60;
 
-#[derive(Debug, Clone, Queryable, Selectable)]
-#[diesel(table_name = logins)]
+/// The columns of [`Login`], in its field order. Spelled out rather than
+/// `Login::as_select()`, which has no static query id, so Diesel would prepare the
+/// statement again on every request.
+const LOGIN_COLUMNS: (
+    logins::id,
+    logins::user_id,
+    logins::kind,
+    logins::created_at,
+    logins::last_used_at,
+    logins::expires_at,
+    logins::revoked_at,
+    logins::client_addr,
+    logins::user_agent,
+) = (
+    logins::id,
+    logins::user_id,
+    logins::kind,
+    logins::created_at,
+    logins::last_used_at,
+    logins::expires_at,
+    logins::revoked_at,
+    logins::client_addr,
+    logins::user_agent,
+);
+
+#[derive(Debug, Clone, Queryable)]
 pub struct Login {
     pub id: i64,
     pub user_id: i64,
@@ -103,7 +127,7 @@ pub fn session_user(conn: &mut Conn, key_hash: &str) -> Result<Option<(Login, Us
         .filter(logins::session_key_hash.eq(key_hash))
         .filter(logins::revoked_at.is_null())
         .filter(logins::expires_at.gt(now))
-        .select((Login::as_select(), User::as_select()))
+        .select((LOGIN_COLUMNS, users::all_columns))
         .first(conn)
         .found()?;
     if let Some((login, _)) = &found {
@@ -129,7 +153,7 @@ pub fn user_with_login(
         .left_join(logins::table.on(logins::id.eq(login_id).and(logins::user_id.eq(users::id))))
         .filter(users::id.eq(user_id))
         .select((
-            User::as_select(),
+            users::all_columns,
             logins::id.nullable(),
             logins::revoked_at.nullable(),
         ))
@@ -185,7 +209,7 @@ pub fn active(conn: &mut Conn, user_id: i64) -> Result<Vec<Login>, ApiError> {
         .filter(logins::revoked_at.is_null())
         .filter(logins::expires_at.gt(now))
         .order(logins::id.desc())
-        .select(Login::as_select())
+        .select(LOGIN_COLUMNS)
         .load(conn)?)
 }
 
@@ -198,7 +222,7 @@ pub fn find_for_user(
         .find(login_id)
         .filter(logins::user_id.eq(user_id))
         .filter(logins::revoked_at.is_null())
-        .select(Login::as_select())
+        .select(LOGIN_COLUMNS)
         .first(conn)
         .found()
 }

@@ -25,7 +25,7 @@ pub fn user_by_key_hash(conn: &mut Conn, key_hash: &str) -> Result<Option<User>,
     api_tokens::table
         .inner_join(users::table)
         .filter(api_tokens::key_hash.eq(key_hash))
-        .select(User::as_select())
+        .select(users::all_columns)
         .first(conn)
         .found()
 }

@@ -78,7 +78,7 @@ pub fn username_error(username: &str) -> Option<String> {
 pub fn find(conn: &mut Conn, id: i64) -> Result<Option<User>, ApiError> {
     users::table
         .find(id)
-        .select(User::as_select())
+        .select(users::all_columns)
         .first(conn)
         .found()
 }
@@ -86,7 +86,7 @@ pub fn find(conn: &mut Conn, id: i64) -> Result<Option<User>, ApiError> {
 pub fn find_by_username(conn: &mut Conn, username: &str) -> Result<Option<User>, ApiError> {
     users::table
         .filter(users::username.eq(username))
-        .select(User::as_select())
+        .select(users::all_columns)
         .first(conn)
         .found()
 }

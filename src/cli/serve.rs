@@ -11,8 +11,14 @@ pub fn serve(settings: Settings, addr: Option<String>) -> anyhow::Result<()> {
     let addr = addr.unwrap_or_else(|| settings.addr.clone());
     let db = Db::connect(&settings.database_url, settings.pool_size)?;
     db.migrate()?;
+    // Blocking work is database calls, which wait for one of the pool's connections
+    // anyway, and password hashes, one per core at a time: more threads than that
+    // only cost memory and context switches.
+    let cores = std::thread::available_parallelism().map_or(2, std::num::NonZero::get);
+    let blocking = usize::try_from(settings.pool_size).unwrap_or(8) + cores;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
+        .max_blocking_threads(blocking)
         .build()?;
     runtime.block_on(async move {
         let listener = tokio::net::TcpListener::bind(&addr)
@@ -39,7 +45,9 @@ fn init_tracing(settings: &Settings) -> tracing_appender::non_blocking::WorkerGu
     let filter = tracing_subscriber::EnvFilter::try_from_env("RUST_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,tower_http=warn"));
     let (writer, guard) = tracing_appender::non_blocking(std::io::stdout());
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(writer);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(writer);
     if settings.log_json {
         builder.json().init();
     } else {

@@ -29,7 +29,7 @@ pub async fn list(
     let (limit, offset) = (page.limit, page.offset);
     let (rows, total) = state
         .db
-        .run(move |conn| queries::list(conn, limit, offset))
+        .read(move |conn| queries::list(conn, limit, offset))
         .await?;
     let rows: Vec<PostOut> = rows.into_iter().map(PostOut::from).collect();
     Ok(page.respond(&rows, total))
@@ -69,7 +69,7 @@ pub async fn detail(
     State(state): State<AppState>,
     Id(id): Id,
 ) -> Result<Json<PostOut>, ApiError> {
-    let post = state.db.run(move |conn| queries::find(conn, id)).await?;
+    let post = state.db.read(move |conn| queries::find(conn, id)).await?;
     Ok(Json(found(post, MODEL)?.into()))
 }
 

@@ -41,7 +41,7 @@ pub async fn list(
     let (limit, offset) = (page.limit, page.offset);
     let (rows, total) = state
         .db
-        .run(move |conn| Ok((queries::list(conn, limit, offset)?, queries::count(conn)?)))
+        .read(move |conn| Ok((queries::list(conn, limit, offset)?, queries::count(conn)?)))
         .await?;
     let rows: Vec<MessageOut> = rows.into_iter().map(MessageOut::from).collect();
     Ok(page.respond(&rows, total))
@@ -88,7 +88,7 @@ pub async fn detail(
     _user: CurrentUser,
     State(state): State<AppState>,
 ) -> Result<Json<MessageOut>, ApiError> {
-    let message = state.db.run(move |conn| queries::find(conn, id)).await?;
+    let message = state.db.read(move |conn| queries::find(conn, id)).await?;
     Ok(Json(found(message, MODEL)?.into()))
 }
 

@@ -28,7 +28,7 @@ pub async fn list(
     let (limit, offset) = (page.limit, page.offset);
     let (rows, total) = state
         .db
-        .run(move |conn| queries::albums(conn, limit, offset))
+        .read(move |conn| queries::albums(conn, limit, offset))
         .await?;
     let rows: Vec<AlbumOut> = rows.into_iter().map(AlbumOut::from).collect();
     Ok(page.respond(&rows, total))
@@ -67,7 +67,7 @@ pub async fn detail(
     State(state): State<AppState>,
     Id(id): Id,
 ) -> Result<Json<AlbumOut>, ApiError> {
-    let album = state.db.run(move |conn| queries::album(conn, id)).await?;
+    let album = state.db.read(move |conn| queries::album(conn, id)).await?;
     Ok(Json(found(album, MODEL)?.into()))
 }
 

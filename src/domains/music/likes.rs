@@ -27,7 +27,7 @@ pub async fn list(
     let (user_id, limit, offset) = (user.id, page.limit, page.offset);
     let (rows, total) = state
         .db
-        .run(move |conn| queries::likes_of(conn, user_id, limit, offset))
+        .read(move |conn| queries::likes_of(conn, user_id, limit, offset))
         .await?;
     let rows: Vec<LikeOut> = rows.into_iter().map(LikeOut::from).collect();
     Ok(page.respond(&rows, total))

@@ -85,7 +85,7 @@ pub fn albums(conn: &mut Conn, limit: i64, offset: i64) -> Result<(Vec<Album>, i
         .order(albums::id)
         .limit(limit)
         .offset(offset)
-        .select(Album::as_select())
+        .select(albums::all_columns)
         .load(conn)?;
     let total = albums::table.count().get_result(conn)?;
     Ok((rows, total))
@@ -94,7 +94,7 @@ pub fn albums(conn: &mut Conn, limit: i64, offset: i64) -> Result<(Vec<Album>, i
 pub fn album(conn: &mut Conn, id: i64) -> Result<Option<Album>, ApiError> {
     albums::table
         .find(id)
-        .select(Album::as_select())
+        .select(albums::all_columns)
         .first(conn)
         .found()
 }
@@ -145,7 +145,7 @@ pub fn songs(conn: &mut Conn, limit: i64, offset: i64) -> Result<(Vec<Song>, i64
         .order(songs::id)
         .limit(limit)
         .offset(offset)
-        .select(Song::as_select())
+        .select(songs::all_columns)
         .load(conn)?;
     let total = songs::table.count().get_result(conn)?;
     Ok((rows, total))
@@ -162,7 +162,7 @@ pub fn songs_in_album(
         .order(songs::id)
         .limit(limit)
         .offset(offset)
-        .select(Song::as_select())
+        .select(songs::all_columns)
         .load(conn)?;
     let total = in_album.count().get_result(conn)?;
     Ok((rows, total))
@@ -171,7 +171,7 @@ pub fn songs_in_album(
 pub fn song(conn: &mut Conn, id: i64) -> Result<Option<Song>, ApiError> {
     songs::table
         .find(id)
-        .select(Song::as_select())
+        .select(songs::all_columns)
         .first(conn)
         .found()
 }
@@ -219,7 +219,7 @@ pub fn likes_of(
         .order(song_likes::id)
         .limit(limit)
         .offset(offset)
-        .select(Like::as_select())
+        .select(song_likes::all_columns)
         .load(conn)?;
     let total = mine.count().get_result(conn)?;
     Ok((rows, total))

@@ -27,7 +27,7 @@ pub async fn list(
     let (limit, offset) = (page.limit, page.offset);
     let (rows, total) = state
         .db
-        .run(move |conn| queries::songs(conn, limit, offset))
+        .read(move |conn| queries::songs(conn, limit, offset))
         .await?;
     let rows: Vec<SongOut> = rows.into_iter().map(SongOut::from).collect();
     Ok(page.respond(&rows, total))
@@ -47,7 +47,7 @@ pub async fn in_album(
     let (limit, offset) = (page.limit, page.offset);
     let (rows, total) = state
         .db
-        .run(move |conn| queries::songs_in_album(conn, album, limit, offset))
+        .read(move |conn| queries::songs_in_album(conn, album, limit, offset))
         .await?;
     let rows: Vec<AlbumSongOut> = rows.into_iter().map(AlbumSongOut::from).collect();
     Ok(page.respond(&rows, total))
@@ -89,7 +89,7 @@ pub async fn detail(
     State(state): State<AppState>,
     Id(id): Id,
 ) -> Result<Json<SongOut>, ApiError> {
-    let song = state.db.run(move |conn| queries::song(conn, id)).await?;
+    let song = state.db.read(move |conn| queries::song(conn, id)).await?;
     Ok(Json(found(song, MODEL)?.into()))
 }
 

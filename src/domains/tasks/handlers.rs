@@ -41,7 +41,7 @@ pub async fn list(
     let (user_id, limit, offset) = (user.id, page.limit, page.offset);
     let (rows, total) = state
         .db
-        .run(move |conn| {
+        .read(move |conn| {
             Ok((
                 queries::list_owned(conn, user_id, limit, offset)?,
                 queries::count_owned(conn, user_id)?,
@@ -106,7 +106,7 @@ pub async fn detail(
     let user_id = user.id;
     let task = state
         .db
-        .run(move |conn| queries::find_owned(conn, id, user_id))
+        .read(move |conn| queries::find_owned(conn, id, user_id))
         .await?;
     Ok(Json(found(task, MODEL)?.into()))
 }

@@ -113,7 +113,7 @@ both_backends! {
         let path = format!("/admin/music/album/{album}/delete/");
         let (status, html) = browser.page(&path).await;
         assert_eq!(status, 200);
-        for text in ["Doomed", "Song: First song", "Song: Second song", &format!("Like: {} likes Second song", fan.username), "Songs: 2", "Like: 1"] {
+        for text in ["Doomed", "Song: First song", "Song: Second song", &format!("Like: {} likes Second song", fan.username), "Songs: 2", "Likes: 1"] {
             assert!(html.contains(text), "the preview lacks {text}: {html}");
         }
         assert_eq!(app.count("songs").await, 2, "a preview deletes nothing");

@@ -86,7 +86,7 @@ fn list_albums(conn: &mut Conn, list: &ListQuery) -> Result<Listing, ApiError> {
     let rows: Vec<queries::Album> = crate::admin_order!(filtered(), list, albums::id, {
         "name" => albums::name, "artist" => albums::artist, "year_released" => albums::year_released,
     })
-    .select(queries::Album::as_select())
+    .select(queries::albums::all_columns)
     .limit(list.limit)
     .offset(list.offset)
     .load(conn)?;

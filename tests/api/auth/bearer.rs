@@ -146,4 +146,25 @@ both_backends! {
         let r = app.post_json("/api/token/verify/", json!({ "token": refresh })).await;
         assert_eq!(expect_401(r).await, token_not_valid("Token is invalid"));
     }
+
+    async fn simultaneous_refreshes_of_a_minted_token_adopt_it_once(app) {
+        let alice = app.user("alice").await;
+        let refresh = simplejwt_token(SECRET, alice.id, "refresh", 3600, 0);
+        let client = app.anon();
+        let url = app.url("/api/token/refresh/");
+        let responses = futures::future::join_all(
+            (0..20).map(|_| client.post(&url).json(&json!({ "refresh": refresh })).send()),
+        )
+        .await;
+        let mut ok = 0;
+        for r in responses {
+            let (status, body) = json_of(r.unwrap()).await;
+            match status.as_u16() {
+                200 => ok += 1,
+                401 => assert_eq!(body, token_not_valid("Token is blacklisted")),
+                other => panic!("unexpected {other}: {body}"),
+            }
+        }
+        assert_eq!(ok, 1);
+    }
 }

@@ -101,4 +101,20 @@ both_backends! {
             assert_eq!(expect_401(r).await, json!({ "detail": "Invalid token." }));
         }
     }
+
+    async fn simultaneous_token_requests_share_one_key(app) {
+        let alice = app.user("alice").await;
+        let client = app.anon();
+        let url = app.url("/api-token-auth/");
+        let body = json!({ "username": alice.username, "password": alice.password });
+        let responses =
+            futures::future::join_all((0..10).map(|_| client.post(&url).json(&body).send())).await;
+        let mut keys = Vec::new();
+        for r in responses {
+            keys.push(expect(r.unwrap(), 200).await["token"].as_str().unwrap().to_owned());
+        }
+        keys.dedup();
+        assert_eq!(keys.len(), 1, "{keys:?}");
+        assert_eq!(app.count("api_tokens").await, 1);
+    }
 }

@@ -201,6 +201,27 @@ both_backends! {
         let hash = app.password_hash(body["id"].as_i64().unwrap()).await;
         assert!(hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{hash}");
     }
+
+    async fn simultaneous_sign_ups_of_one_name_create_one_user(app) {
+        let username = new_username("race");
+        let client = app.anon();
+        let url = app.url("/api/auth/signup/");
+        let responses = futures::future::join_all(
+            (0..10).map(|_| client.post(&url).json(&json!({ "username": username, "password": PASSWORD })).send()),
+        )
+        .await;
+        let mut ok = 0;
+        for r in responses {
+            let (status, _, text) = text_of(r.unwrap()).await;
+            match status.as_u16() {
+                200 => ok += 1,
+                400 => assert_eq!(text, "username taken"),
+                other => panic!("unexpected {other}: {text}"),
+            }
+        }
+        assert_eq!(ok, 1);
+        assert_eq!(app.count("users").await, 1);
+    }
 }
 
 #[test]

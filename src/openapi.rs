@@ -33,7 +33,10 @@ pub fn document() -> Document {
             // operation ids must stay unique
             if let Some(op) = item.post.as_mut() {
                 let id = op.operation_id.take().unwrap_or_default();
-                let suffix: String = alias.chars().map(|c| if c.is_ascii_alphanumeric() { c } else { '_' }).collect();
+                let suffix: String = alias
+                    .chars()
+                    .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+                    .collect();
                 op.operation_id = Some(format!("{id}{}", suffix.trim_end_matches('_')));
             }
             doc.paths.paths.insert(alias.to_owned(), item);
@@ -49,7 +52,12 @@ pub fn document() -> Document {
     let components = doc.components.get_or_insert_with(Default::default);
     components.add_security_scheme(
         "jwt",
-        SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).bearer_format("JWT").build()),
+        SecurityScheme::Http(
+            HttpBuilder::new()
+                .scheme(HttpAuthScheme::Bearer)
+                .bearer_format("JWT")
+                .build(),
+        ),
     );
     components.add_security_scheme(
         "token",
@@ -68,8 +76,13 @@ pub fn document() -> Document {
     doc
 }
 
-static JSON: LazyLock<Arc<String>> =
-    LazyLock::new(|| Arc::new(document().to_pretty_json().unwrap_or_else(|_| "{}".to_owned())));
+static JSON: LazyLock<Arc<String>> = LazyLock::new(|| {
+    Arc::new(
+        document()
+            .to_pretty_json()
+            .unwrap_or_else(|_| "{}".to_owned()),
+    )
+});
 static HTML: LazyLock<Arc<String>> = LazyLock::new(|| Arc::new(render(&document())));
 
 pub fn router() -> Router<AppState> {
@@ -77,7 +90,11 @@ pub fn router() -> Router<AppState> {
         .route(
             "/api/schema/",
             get(|| async {
-                ([(header::CONTENT_TYPE, "application/vnd.oai.openapi+json")], JSON.as_str().to_owned()).into_response()
+                (
+                    [(header::CONTENT_TYPE, "application/vnd.oai.openapi+json")],
+                    JSON.as_str().to_owned(),
+                )
+                    .into_response()
             }),
         )
         .route("/api/docs/", get(|| async { docs_page() }))
@@ -93,12 +110,20 @@ fn docs_page() -> Response {
 }
 
 fn escape(text: &str) -> String {
-    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
 }
 
 fn schema_name<T>(item: &RefOr<T>) -> String {
     match item {
-        RefOr::Ref(r) => r.ref_location.rsplit('/').next().unwrap_or_default().to_owned(),
+        RefOr::Ref(r) => r
+            .ref_location
+            .rsplit('/')
+            .next()
+            .unwrap_or_default()
+            .to_owned(),
         RefOr::T(_) => "inline".to_owned(),
     }
 }
@@ -116,11 +141,10 @@ fn render(doc: &Document) -> String {
     );
     let _ = write!(
         out,
-        "<h1>{} <small>{}</small></h1><p>{}</p><p>Machine-readable: <a href=\"/api/schema/\">/api/schema/</a> (OpenAPI {}).</p>",
+        "<h1>{} <small>{}</small></h1><p>{}</p><p>Machine-readable: <a href=\"/api/schema/\">/api/schema/</a> (OpenAPI 3.1).</p>",
         escape(&doc.info.title),
         escape(&doc.info.version),
         escape(doc.info.description.as_deref().unwrap_or_default()),
-        "3.1"
     );
     out.push_str("<h2>Routes</h2>");
     for (path, item) in &doc.paths.paths {
@@ -133,7 +157,11 @@ fn render(doc: &Document) -> String {
         ];
         for (method, op) in ops {
             let Some(op) = op else { continue };
-            let _ = write!(out, "<div class=\"op\"><span class=\"m {method}\">{method}</span> <code>{}</code>", escape(path));
+            let _ = write!(
+                out,
+                "<div class=\"op\"><span class=\"m {method}\">{method}</span> <code>{}</code>",
+                escape(path)
+            );
             if let Some(summary) = op.summary.as_deref().or(op.description.as_deref()) {
                 let _ = write!(out, " — {}", escape(summary));
             }
@@ -142,7 +170,12 @@ fn render(doc: &Document) -> String {
                 let kinds: Vec<String> = body
                     .content
                     .iter()
-                    .map(|(kind, c)| format!("{kind}: {}", c.schema.as_ref().map(schema_name).unwrap_or_default()))
+                    .map(|(kind, c)| {
+                        format!(
+                            "{kind}: {}",
+                            c.schema.as_ref().map(schema_name).unwrap_or_default()
+                        )
+                    })
                     .collect();
                 let _ = write!(
                     out,
@@ -154,15 +187,30 @@ fn render(doc: &Document) -> String {
             for (status, response) in &op.responses.responses {
                 let text = match response {
                     RefOr::T(r) => {
-                        let schema = r.content.values().find_map(|c| c.schema.as_ref()).map(schema_name);
-                        format!("{}{}", r.description, schema.map(|s| format!(" ({s})")).unwrap_or_default())
+                        let schema = r
+                            .content
+                            .values()
+                            .find_map(|c| c.schema.as_ref())
+                            .map(schema_name);
+                        format!(
+                            "{}{}",
+                            r.description,
+                            schema.map(|s| format!(" ({s})")).unwrap_or_default()
+                        )
                     }
                     RefOr::Ref(r) => r.ref_location.clone(),
                 };
-                let _ = write!(out, "<tr><td>{}</td><td>{}</td></tr>", escape(status), escape(&text));
+                let _ = write!(
+                    out,
+                    "<tr><td>{}</td><td>{}</td></tr>",
+                    escape(status),
+                    escape(&text)
+                );
             }
             if let Some(security) = &op.security {
-                let names = serde_json::to_value(security).unwrap_or_default().to_string();
+                let names = serde_json::to_value(security)
+                    .unwrap_or_default()
+                    .to_string();
                 let _ = write!(out, "<tr><td>auth</td><td>{}</td></tr>", escape(&names));
             }
             out.push_str("</table></div>");
@@ -172,7 +220,12 @@ fn render(doc: &Document) -> String {
     if let Some(components) = &doc.components {
         for (name, schema) in &components.schemas {
             let json = serde_json::to_string_pretty(schema).unwrap_or_default();
-            let _ = write!(out, "<h3 id=\"{0}\">{0}</h3><pre>{1}</pre>", escape(name), escape(&json));
+            let _ = write!(
+                out,
+                "<h3 id=\"{0}\">{0}</h3><pre>{1}</pre>",
+                escape(name),
+                escape(&json)
+            );
         }
     }
     out.push_str("</body></html>");
@@ -191,10 +244,14 @@ mod tests {
                 let path = entry.unwrap().path();
                 if path.is_dir() {
                     walk(&path, found);
-                } else if path.extension().is_some_and(|e| e == "rs") && !path.ends_with("openapi.rs") {
+                } else if path.extension().is_some_and(|e| e == "rs")
+                    && !path.ends_with("openapi.rs")
+                {
                     let text = std::fs::read_to_string(&path).unwrap();
                     for part in text.split(".route(").skip(1) {
-                        let Some(rest) = part.trim_start().strip_prefix('"') else { continue };
+                        let Some(rest) = part.trim_start().strip_prefix('"') else {
+                            continue;
+                        };
                         if let Some(end) = rest.find('"') {
                             found.push(rest[..end].to_owned());
                         }
@@ -203,8 +260,16 @@ mod tests {
             }
         }
         let mut found = Vec::new();
-        walk(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src"), &mut found);
-        found.retain(|p| p.starts_with('/') && !p.starts_with("/admin") && p != "/api/schema/" && p != "/api/docs/");
+        walk(
+            &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src"),
+            &mut found,
+        );
+        found.retain(|p| {
+            p.starts_with('/')
+                && !p.starts_with("/admin")
+                && p != "/api/schema/"
+                && p != "/api/docs/"
+        });
         found
     }
 
@@ -213,8 +278,14 @@ mod tests {
         let doc = document();
         let routes = routes_in_source();
         assert!(routes.len() > 30, "found only {routes:?}");
-        let missing: Vec<_> = routes.iter().filter(|r| !doc.paths.paths.contains_key(*r)).collect();
-        assert!(missing.is_empty(), "routes without an OpenAPI description: {missing:?}");
+        let missing: Vec<_> = routes
+            .iter()
+            .filter(|r| !doc.paths.paths.contains_key(*r))
+            .collect();
+        assert!(
+            missing.is_empty(),
+            "routes without an OpenAPI description: {missing:?}"
+        );
     }
 
     #[test]
@@ -222,7 +293,10 @@ mod tests {
         let json: serde_json::Value = serde_json::from_str(&JSON).unwrap();
         assert!(json["openapi"].as_str().unwrap().starts_with("3.1"));
         for scheme in ["jwt", "token", "session"] {
-            assert!(json["components"]["securitySchemes"][scheme].is_object(), "{scheme}");
+            assert!(
+                json["components"]["securitySchemes"][scheme].is_object(),
+                "{scheme}"
+            );
         }
         assert!(render(&document()).contains("/api/messages"));
     }

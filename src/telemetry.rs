@@ -50,21 +50,46 @@ impl Default for Metrics {
         let mut registry = Registry::with_prefix("hearth");
         let requests = Family::<RequestLabels, Counter>::default();
         let latency = Family::<RouteLabels, Histogram>::new_with_constructor(|| {
-            Histogram::new([0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5])
+            Histogram::new([
+                0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
+            ])
         });
         let pool_in_use = Gauge::default();
         let pool_idle = Gauge::default();
         let stream_clients = Gauge::<i64, AtomicI64>::default();
-        registry.register("http_requests", "HTTP requests answered, by route and status", requests.clone());
+        registry.register(
+            "http_requests",
+            "HTTP requests answered, by route and status",
+            requests.clone(),
+        );
         registry.register(
             "http_request_duration_seconds",
             "Time to answer, by route",
             latency.clone(),
         );
-        registry.register("db_pool_connections_in_use", "Pooled database connections in use", pool_in_use.clone());
-        registry.register("db_pool_connections_idle", "Pooled database connections idle", pool_idle.clone());
-        registry.register("stream_clients", "Clients connected to the message stream", stream_clients.clone());
-        Self { registry, requests, latency, pool_in_use, pool_idle, stream_clients }
+        registry.register(
+            "db_pool_connections_in_use",
+            "Pooled database connections in use",
+            pool_in_use.clone(),
+        );
+        registry.register(
+            "db_pool_connections_idle",
+            "Pooled database connections idle",
+            pool_idle.clone(),
+        );
+        registry.register(
+            "stream_clients",
+            "Clients connected to the message stream",
+            stream_clients.clone(),
+        );
+        Self {
+            registry,
+            requests,
+            latency,
+            pool_in_use,
+            pool_idle,
+            stream_clients,
+        }
     }
 }
 
@@ -73,14 +98,27 @@ impl Default for Metrics {
 pub async fn track(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let started = Instant::now();
     let method = req.method().as_str().to_owned();
-    let route = req.extensions().get::<MatchedPath>().map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
     let response = next.run(req).await;
     let metrics = &state.metrics;
     metrics
         .latency
-        .get_or_create(&RouteLabels { method: method.clone(), route: route.clone() })
+        .get_or_create(&RouteLabels {
+            method: method.clone(),
+            route: route.clone(),
+        })
         .observe(started.elapsed().as_secs_f64());
-    metrics.requests.get_or_create(&RequestLabels { method, route, status: response.status().as_u16() }).inc();
+    metrics
+        .requests
+        .get_or_create(&RequestLabels {
+            method,
+            route,
+            status: response.status().as_u16(),
+        })
+        .inc();
     response
 }
 
@@ -105,16 +143,26 @@ pub async fn readyz(State(state): State<AppState>) -> Response {
     let ready = tokio::task::spawn_blocking(move || db.is_migrated()).await;
     match ready {
         Ok(Ok(true)) => Json(json!({ "status": "ready" })).into_response(),
-        Ok(Ok(false)) => {
-            (StatusCode::SERVICE_UNAVAILABLE, Json(json!({ "status": "migrations pending" }))).into_response()
-        }
+        Ok(Ok(false)) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(json!({ "status": "migrations pending" })),
+        )
+            .into_response(),
         Ok(Err(err)) => {
             tracing::warn!(error = %err, "not ready");
-            (StatusCode::SERVICE_UNAVAILABLE, Json(json!({ "status": "database unavailable" }))).into_response()
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                Json(json!({ "status": "database unavailable" })),
+            )
+                .into_response()
         }
         Err(err) => {
             tracing::error!(error = %err, "readiness check failed");
-            (StatusCode::SERVICE_UNAVAILABLE, Json(json!({ "status": "unknown" }))).into_response()
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                Json(json!({ "status": "unknown" })),
+            )
+                .into_response()
         }
     }
 }
@@ -131,7 +179,14 @@ pub async fn metrics(State(state): State<AppState>) -> Response {
         tracing::error!(error = %err, "cannot encode metrics");
         return StatusCode::INTERNAL_SERVER_ERROR.into_response();
     }
-    ([(header::CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")], out).into_response()
+    (
+        [(
+            header::CONTENT_TYPE,
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        )],
+        out,
+    )
+        .into_response()
 }
 
 #[derive(utoipa::OpenApi)]

@@ -293,6 +293,10 @@ fn changepassword_sets_the_password_and_ends_every_login() {
     let sandbox = Sandbox::sqlite();
     sandbox.createsuperuser("admin", STRONG).success();
     let before = sandbox.user("admin").unwrap();
+    let old_key = sandbox
+        .run(&["drf-create-token", "admin"], &[])
+        .success()
+        .stdout;
 
     let run = sandbox
         .run(
@@ -315,6 +319,12 @@ fn changepassword_sets_the_password_and_ends_every_login() {
         after.auth_version > before.auth_version,
         "issued access tokens still valid"
     );
+    // the DRF token ended with the password: a new one is made
+    let new_key = sandbox
+        .run(&["drf-create-token", "admin"], &[])
+        .success()
+        .stdout;
+    assert_ne!(old_key, new_key);
 }
 
 #[test]

@@ -178,8 +178,9 @@ pub fn revoke(conn: &mut Conn, login_id: i64) -> Result<(), ApiError> {
     Ok(())
 }
 
-/// Ends every login of the user and invalidates every access token already issued
-/// (their `ver` claim no longer matches).
+/// Ends every login of the user, invalidates every access token already issued
+/// (their `ver` claim no longer matches) and deletes the DRF token: what a
+/// logout-all, a password change and a deactivation all mean.
 pub fn revoke_all(conn: &mut Conn, user_id: i64) -> Result<(), ApiError> {
     conn.transaction(|conn| {
         let now = crate::time::now();
@@ -197,6 +198,7 @@ pub fn revoke_all(conn: &mut Conn, user_id: i64) -> Result<(), ApiError> {
         diesel::update(users::table.find(user_id))
             .set(users::auth_version.eq(users::auth_version + 1))
             .execute(conn)?;
+        crate::auth::tokens::revoke(conn, user_id)?;
         Ok(())
     })
 }

@@ -79,10 +79,7 @@ pub async fn logout_all(
     let id = user.id;
     state
         .db
-        .run(move |conn| {
-            logins::revoke_all(conn, id)?;
-            tokens::revoke(conn, id)
-        })
+        .run(move |conn| logins::revoke_all(conn, id))
         .await?;
     let mut response = Json(json!({ "detail": "Logged out everywhere." })).into_response();
     response

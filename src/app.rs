@@ -63,7 +63,13 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::domains::tasks::router())
         .merge(crate::domains::blog::router())
         .merge(crate::domains::music::router())
-        .merge(crate::admin::router());
+        .merge(crate::admin::router())
+        .merge(crate::openapi::router())
+        .merge(crate::telemetry::router())
+        .route_layer(middleware::from_fn_with_state(
+            state.clone(),
+            crate::telemetry::track,
+        ));
     let slashed = routes.clone().with_state(state.clone());
     routes
         .fallback(move |req: Request| append_slash(slashed.clone(), req))

@@ -51,12 +51,12 @@ macro_rules! both_backends {
 }
 pub use crate::both_backends;
 
-fn pg_server_url() -> String {
+pub fn pg_server_url() -> String {
     std::env::var("HEARTH_TEST_DATABASE_URL")
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
 }
 
-fn pg_required() -> bool {
+pub fn pg_required() -> bool {
     std::env::var("HEARTH_REQUIRE_POSTGRES").is_ok_and(|v| v == "1")
 }
 
@@ -262,7 +262,7 @@ impl TestApp {
     }
 }
 
-fn uuid_hex() -> String {
+pub fn uuid_hex() -> String {
     use std::time::{SystemTime, UNIX_EPOCH};
     static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
     let nanos = SystemTime::now()
@@ -607,5 +607,15 @@ impl Browser {
 
     pub fn post_csrf(&self, path: &str) -> reqwest::RequestBuilder {
         self.request_csrf(reqwest::Method::POST, path)
+    }
+}
+
+impl TestApp {
+    /// The PostgreSQL database's name, `None` on SQLite.
+    pub fn pg_database(&self) -> Option<String> {
+        match &self._store {
+            Store::Postgres { name, .. } => Some(name.clone()),
+            Store::Sqlite(_) => None,
+        }
     }
 }

@@ -1,0 +1,99 @@
+//! The database layer as operators meet it: instances migrating together, and an
+//! outage answered without leaking anything.
+
+use diesel::connection::SimpleConnection;
+use diesel::{Connection, PgConnection};
+
+use crate::helpers::*;
+
+/// A fresh PostgreSQL database, or `None` (after saying so) when there is none.
+fn fresh_pg_database() -> Option<(String, String)> {
+    let server = pg_server_url();
+    let name = format!("hearth_mig_{}", uuid_hex());
+    match PgConnection::establish(&server).and_then(|mut c| {
+        c.batch_execute(&format!("CREATE DATABASE {name}"))
+            .map_err(|e| diesel::ConnectionError::BadConnection(e.to_string()))
+    }) {
+        Ok(()) => {
+            let base = server
+                .rsplit_once('/')
+                .map_or(server.as_str(), |(b, _)| b)
+                .to_owned();
+            Some((server, format!("{base}/{name}")))
+        }
+        Err(e) => {
+            assert!(!pg_required(), "PostgreSQL is required but: {e}");
+            eprintln!("SKIPPED: PostgreSQL not reachable: {e}");
+            None
+        }
+    }
+}
+
+#[test]
+fn instances_starting_together_migrate_one_postgres_database_once() {
+    let Some((server, url)) = fresh_pg_database() else {
+        return;
+    };
+    let runs: Vec<_> = (0..4)
+        .map(|_| {
+            let url = url.clone();
+            std::thread::spawn(move || hearth::db::Db::connect(&url, 1).unwrap().migrate().unwrap())
+        })
+        .collect();
+    let applied: Vec<usize> = runs.into_iter().map(|t| t.join().unwrap()).collect();
+    // one instance applied every migration, the others found nothing to do
+    assert_eq!(applied.iter().filter(|n| **n > 0).count(), 1, "{applied:?}");
+    let db = hearth::db::Db::connect(&url, 1).unwrap();
+    assert!(db.is_migrated().unwrap());
+    assert_eq!(db.migrate().unwrap(), 0);
+    drop(db);
+    let name = url.rsplit('/').next().unwrap().to_owned();
+    let mut conn = PgConnection::establish(&server).unwrap();
+    conn.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lost_database_is_a_generic_503_and_readyz_says_so() {
+    let Some(app) = TestApp::spawn(Backend::Postgres, |_| {}).await else {
+        return;
+    };
+    let alice = app.user("alice").await;
+    expect(alice.get("/api/messages").send().await.unwrap(), 200).await;
+    expect(
+        app.anon().get(app.url("/readyz")).send().await.unwrap(),
+        200,
+    )
+    .await;
+    let name = app.pg_database().unwrap();
+    let server = pg_server_url();
+    tokio::task::spawn_blocking(move || {
+        let mut conn = PgConnection::establish(&server).unwrap();
+        conn.batch_execute(&format!("DROP DATABASE {name} WITH (FORCE)"))
+            .unwrap();
+    })
+    .await
+    .unwrap();
+    let r = alice.get("/api/messages").send().await.unwrap();
+    let body = expect(r, 503).await;
+    assert_eq!(
+        body,
+        json!({"detail": "Service temporarily unavailable, try again later."})
+    );
+    let r = app.anon().get(app.url("/readyz")).send().await.unwrap();
+    assert_eq!(r.status(), 503);
+    // nothing about the cause reaches the client
+    let text = alice
+        .get("/api/messages")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        !text.contains("database") || text.contains("Service temporarily unavailable"),
+        "{text}"
+    );
+    assert!(!text.to_lowercase().contains("sql"), "{text}");
+}

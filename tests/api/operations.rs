@@ -1,0 +1,56 @@
+//! The operations routes and the headers every response carries.
+
+use crate::helpers::*;
+
+both_backends! {
+    async fn health_and_readiness_answer(app) {
+        assert_eq!(expect(app.anon().get(app.url("/healthz")).send().await.unwrap(), 200).await, json!({"status": "ok"}));
+        assert_eq!(expect(app.anon().get(app.url("/readyz")).send().await.unwrap(), 200).await, json!({"status": "ready"}));
+    }
+
+    async fn metrics_count_requests_by_route_pattern_and_status(app) {
+        let alice = app.user("alice").await;
+        expect(alice.get("/api/messages").send().await.unwrap(), 200).await;
+        expect(alice.get("/api/messages/999999").send().await.unwrap(), 404).await;
+        let r = app.anon().get(app.url("/metrics")).send().await.unwrap();
+        assert_eq!(r.status(), 200);
+        let text = r.text().await.unwrap();
+        assert!(text.contains(r#"hearth_http_requests_total{method="GET",route="/api/messages",status="200"} 1"#), "{text}");
+        assert!(text.contains(r#"route="/api/messages/{id}",status="404"} 1"#), "{text}");
+        assert!(text.contains("hearth_http_request_duration_seconds_bucket"), "{text}");
+        assert!(text.contains("hearth_db_pool_connections_idle"), "{text}");
+        assert!(text.contains("hearth_stream_clients"), "{text}");
+    }
+
+    async fn the_openapi_document_and_its_page_are_served(app) {
+        let r = app.anon().get(app.url("/api/schema/")).send().await.unwrap();
+        assert_eq!(r.status(), 200);
+        let doc: Value = r.json().await.unwrap();
+        assert!(doc["openapi"].as_str().unwrap().starts_with("3.1"));
+        for path in ["/api/messages", "/api/tasks/{id}/", "/api/token/refresh/", "/music/songInAlbum", "/api/auth/signup/", "/api-token-auth/"] {
+            assert!(doc["paths"][path].is_object(), "{path} missing");
+        }
+        let r = app.anon().get(app.url("/api/docs/")).send().await.unwrap();
+        assert_eq!(r.status(), 200);
+        assert!(r.headers()["content-type"].to_str().unwrap().starts_with("text/html"));
+        let page = r.text().await.unwrap();
+        assert!(page.contains("/api/blogposts/{id}/") && !page.contains("<script"), "page");
+    }
+
+    async fn every_response_carries_the_security_headers_and_a_request_id(app) {
+        let r = app.anon().get(app.url("/music/song")).header("X-Request-Id", "abc-123").send().await.unwrap();
+        let h = r.headers();
+        assert_eq!(h["x-content-type-options"], "nosniff");
+        assert_eq!(h["referrer-policy"], "same-origin");
+        assert_eq!(h["cross-origin-opener-policy"], "same-origin");
+        assert_eq!(h["x-request-id"], "abc-123");
+        assert!(!h.contains_key("strict-transport-security"));
+        let r = app.anon().get(app.url("/no/such")).send().await.unwrap();
+        assert!(!r.headers()["x-request-id"].is_empty());
+    }
+
+    async fn hsts_is_sent_when_configured(app, |s| { s.secure_hsts_seconds = 3600; }) {
+        let r = app.anon().get(app.url("/healthz")).send().await.unwrap();
+        assert_eq!(r.headers()["strict-transport-security"], "max-age=3600");
+    }
+}

@@ -123,8 +123,8 @@ pub async fn login_post(State(state): State<AppState>, req: Request) -> Response
         Ok(read) => read,
         Err(response) => return response,
     };
-    if let Err(response) = check_csrf(&state, &parts, &data) {
-        return response;
+    if let Err(e) = check_csrf(&state, &parts, &data) {
+        return e.into_response();
     }
     let field = |name: &str| loose_text(data.get(name)).unwrap_or_default();
     let (username, password) = (field("username"), field("password"));
@@ -184,8 +184,8 @@ pub async fn logout(State(state): State<AppState>, req: Request) -> Response {
         Ok(read) => read,
         Err(response) => return response,
     };
-    if let Err(response) = check_csrf(&state, &parts, &data) {
-        return response;
+    if let Err(e) = check_csrf(&state, &parts, &data) {
+        return e.into_response();
     }
     if let Some(key) = csrf::cookie_value(&parts.headers, SESSION_COOKIE) {
         let hash = state.keys.lookup_hash(&key);

@@ -124,7 +124,7 @@ impl Admin {
 }
 
 /// Django's CSRF check of a POST, with the form's token.
-pub(super) fn check_csrf(state: &AppState, parts: &Parts, data: &Value) -> Result<(), Response> {
+pub(super) fn check_csrf(state: &AppState, parts: &Parts, data: &Value) -> Result<(), AdminError> {
     let token = loose_text(data.get("csrfmiddlewaretoken"));
     csrf::check(
         &state.settings,
@@ -132,7 +132,7 @@ pub(super) fn check_csrf(state: &AppState, parts: &Parts, data: &Value) -> Resul
         is_secure(parts, state),
         token.as_deref(),
     )
-    .map_err(|e| AdminError(e).into_response())
+    .map_err(AdminError)
 }
 
 /// The body of a form POST as a JSON object of strings (`{}` for anything else).
@@ -159,7 +159,7 @@ impl FromRequest<AppState> for AdminForm {
 
     async fn from_request(req: Request, state: &AppState) -> Result<Self, Response> {
         let (mut parts, data) = read_form(state, req).await?;
-        check_csrf(state, &parts, &data)?;
+        check_csrf(state, &parts, &data).map_err(IntoResponse::into_response)?;
         let admin = Admin::from_request_parts(&mut parts, state).await?;
         Ok(Self { admin, data })
     }

@@ -1,7 +1,7 @@
 //! Seed 002's blog: `/api/blogposts/`, read by anyone, written by its author or staff.
 
-mod handlers;
 pub mod admin;
+mod handlers;
 pub mod payload;
 pub mod queries;
 

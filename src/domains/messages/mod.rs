@@ -1,8 +1,8 @@
 //! Seed 000's messages: a shared board every authenticated user reads, where the
 //! sender (or staff) edits and deletes.
 
-pub mod handlers;
 pub mod admin;
+pub mod handlers;
 pub mod payload;
 pub mod queries;
 

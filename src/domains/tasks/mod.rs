@@ -1,7 +1,7 @@
 //! Seed 001's todo tasks: one private list per user.
 
-pub mod handlers;
 pub mod admin;
+pub mod handlers;
 pub mod payload;
 pub mod queries;
 

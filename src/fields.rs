@@ -266,7 +266,7 @@ impl Input {
         let value = self.present(name, true)?;
         let parsed = value
             .as_str()
-            .and_then(|s| NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d").ok());
+            .and_then(|s| NaiveDate::parse_from_str(s, "%Y-%m-%d").ok());
         if parsed.is_none() {
             self.errors
                 .add(name, if value.is_null() { NULL } else { INVALID_DATE });
@@ -369,4 +369,29 @@ pub fn join_messages<'a>(messages: impl IntoIterator<Item = &'a String>) -> Stri
         let _ = write!(out, "{m}");
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates_are_strict_iso_like_drf() {
+        let mut input = Input::new(
+            serde_json::json!({"a": "2001-02-03", "b": " 2001-02-03 ", "c": "2001-13-01"}),
+            false,
+        )
+        .unwrap();
+        assert!(input.date("a").is_some());
+        assert!(input.date("b").is_none());
+        assert!(input.date("c").is_none());
+        assert_eq!(
+            serde_json::to_value(match input.finish() {
+                Err(ApiError::Validation(e)) => e,
+                other => panic!("{other:?}"),
+            })
+            .unwrap(),
+            serde_json::json!({"b": [INVALID_DATE], "c": [INVALID_DATE]})
+        );
+    }
 }

@@ -2,9 +2,9 @@
 //! anyone, written by staff) and each user's likes. `/music/register` belongs to
 //! the auth module.
 
+pub mod admin;
 mod albums;
 mod likes;
-pub mod admin;
 pub mod payload;
 pub mod queries;
 mod songs;

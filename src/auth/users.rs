@@ -75,6 +75,19 @@ pub fn username_error(username: &str) -> Option<String> {
     (!valid).then(|| BAD_USERNAME.to_owned())
 }
 
+/// An email address worth storing: something before the `@`, a dotted domain
+/// after it, no spaces (the shape Django's EmailValidator accepts, loosely).
+pub fn plausible_email(email: &str) -> bool {
+    let Some((local, domain)) = email.rsplit_once('@') else {
+        return false;
+    };
+    !local.is_empty()
+        && !email.chars().any(char::is_whitespace)
+        && domain.contains('.')
+        && !domain.starts_with('.')
+        && !domain.ends_with('.')
+}
+
 pub fn find(conn: &mut Conn, id: i64) -> Result<Option<User>, ApiError> {
     users::table
         .find(id)

@@ -37,7 +37,7 @@ pub fn createsuperuser(
     if let Some(error) = users::username_error(username) {
         bail!("{error}");
     }
-    if !email.is_empty() && !plausible_email(email) {
+    if !email.is_empty() && !crate::auth::users::plausible_email(email) {
         bail!("Enter a valid email address.");
     }
     let db = open_db(settings)?;
@@ -174,30 +174,17 @@ fn prompt(text: &str, var: &str) -> anyhow::Result<SecretString> {
         .map_err(|e| anyhow!("cannot read a password from the terminal ({e}); set {var} instead"))
 }
 
-/// What Django's EmailValidator surely rejects: no `@`, an empty side, spaces, or a
-/// domain without a dot.
-fn plausible_email(email: &str) -> bool {
-    let Some((local, domain)) = email.rsplit_once('@') else {
-        return false;
-    };
-    !local.is_empty()
-        && !email.chars().any(char::is_whitespace)
-        && domain.contains('.')
-        && !domain.starts_with('.')
-        && !domain.ends_with('.')
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn emails_need_a_local_part_and_a_domain() {
-        assert!(plausible_email("admin@example.com"));
-        assert!(!plausible_email("admin"));
-        assert!(!plausible_email("@example.com"));
-        assert!(!plausible_email("admin@localhost"));
-        assert!(!plausible_email("ad min@example.com"));
+        assert!(crate::auth::users::plausible_email("admin@example.com"));
+        assert!(!crate::auth::users::plausible_email("admin"));
+        assert!(!crate::auth::users::plausible_email("@example.com"));
+        assert!(!crate::auth::users::plausible_email("admin@localhost"));
+        assert!(!crate::auth::users::plausible_email("ad min@example.com"));
     }
 
     #[test]

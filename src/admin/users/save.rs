@@ -14,18 +14,6 @@ use crate::db::{Conn, DieselErrorExt as _};
 use crate::error::ApiError;
 use crate::fields::Input;
 
-/// What Django's EmailValidator surely rejects (as `hearth createsuperuser` checks).
-fn plausible_email(email: &str) -> bool {
-    let Some((local, domain)) = email.rsplit_once('@') else {
-        return false;
-    };
-    !local.is_empty()
-        && !email.chars().any(char::is_whitespace)
-        && domain.contains('.')
-        && !domain.starts_with('.')
-        && !domain.ends_with('.')
-}
-
 pub(super) fn save(
     conn: &mut Conn,
     ctx: &Ctx,
@@ -59,7 +47,7 @@ pub(super) fn save(
             input.error("username", USERNAME_TAKEN);
         }
     }
-    if !email.is_empty() && !plausible_email(&email) {
+    if !email.is_empty() && !account::plausible_email(&email) {
         input.error("email", BAD_EMAIL);
     }
     if id == Some(ctx.actor.id) && !is_superuser {

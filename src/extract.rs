@@ -89,6 +89,24 @@ pub struct Page {
     host: Option<String>,
 }
 
+/// A JSON array response. Serialized into a `Vec` sized for the rows: axum's
+/// `Json` writes through a small growing buffer, which cost a tenth of a 100-row
+/// list in reallocations and copies.
+pub fn json_list<T: Serialize>(rows: &[T]) -> Response {
+    let mut buf = Vec::with_capacity(128 * rows.len() + 2);
+    match serde_json::to_writer(&mut buf, rows) {
+        Ok(()) => (
+            [(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            )],
+            buf,
+        )
+            .into_response(),
+        Err(e) => ApiError::Internal(e.into()).into_response(),
+    }
+}
+
 fn query_param(uri: &Uri, name: &str) -> Option<String> {
     form_urlencoded::parse(uri.query()?.as_bytes())
         .find(|(k, _)| k == name)
@@ -140,7 +158,7 @@ impl Page {
 
     /// A bare JSON array with `X-Total-Count`, and `Link` when there are neighbours.
     pub fn respond<T: Serialize>(&self, rows: &[T], total: i64) -> Response {
-        let mut response = axum::Json(rows).into_response();
+        let mut response = json_list(rows);
         let headers = response.headers_mut();
         headers.insert("x-total-count", HeaderValue::from(total));
         let mut links = Vec::new();

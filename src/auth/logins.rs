@@ -6,7 +6,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use crate::auth::users::{users, User};
-use crate::db::{Conn, DieselErrorExt as _, OptionalExt as _};
+use crate::db::{native, Conn, DieselErrorExt as _, OptionalExt as _};
 use crate::error::ApiError;
 
 diesel::table! {
@@ -78,9 +78,13 @@ pub struct Login {
     pub id: i64,
     pub user_id: i64,
     pub kind: String,
+    #[diesel(deserialize_as = crate::time::Stored)]
     pub created_at: NaiveDateTime,
+    #[diesel(deserialize_as = crate::time::Stored)]
     pub last_used_at: NaiveDateTime,
+    #[diesel(deserialize_as = crate::time::Stored)]
     pub expires_at: NaiveDateTime,
+    #[diesel(deserialize_as = crate::time::MaybeStored)]
     pub revoked_at: Option<NaiveDateTime>,
     pub client_addr: String,
     pub user_agent: String,
@@ -122,14 +126,14 @@ pub fn open(
 /// The live session with this key hash, and its user.
 pub fn session_user(conn: &mut Conn, key_hash: &str) -> Result<Option<(Login, User)>, ApiError> {
     let now = crate::time::now();
-    let found: Option<(Login, User)> = logins::table
+    let found: Option<(Login, User)> = native!(conn, |c| logins::table
         .inner_join(users::table)
         .filter(logins::session_key_hash.eq(key_hash))
         .filter(logins::revoked_at.is_null())
         .filter(logins::expires_at.gt(now))
         .select((LOGIN_COLUMNS, users::all_columns))
-        .first(conn)
-        .found()?;
+        .first(c)
+        .found())?;
     if let Some((login, _)) = &found {
         if (now - login.last_used_at).num_seconds() >= TOUCH_EVERY_SECS {
             diesel::update(logins::table.find(login.id))
@@ -149,17 +153,18 @@ pub fn user_with_login(
     let Some(login_id) = login else {
         return Ok(crate::auth::users::find(conn, user_id)?.map(|u| (u, true)));
     };
-    let found: Option<(User, Option<i64>, Option<NaiveDateTime>)> = users::table
-        .left_join(logins::table.on(logins::id.eq(login_id).and(logins::user_id.eq(users::id))))
-        .filter(users::id.eq(user_id))
-        .select((
-            users::all_columns,
-            logins::id.nullable(),
-            logins::revoked_at.nullable(),
-        ))
-        .first(conn)
-        .found()?;
-    Ok(found.map(|(user, login, revoked)| (user, login.is_some() && revoked.is_none())))
+    let found: Option<(User, Option<i64>, crate::time::MaybeStored)> =
+        native!(conn, |c| users::table
+            .left_join(logins::table.on(logins::id.eq(login_id).and(logins::user_id.eq(users::id))))
+            .filter(users::id.eq(user_id))
+            .select((
+                users::all_columns,
+                logins::id.nullable(),
+                logins::revoked_at.nullable(),
+            ))
+            .first(c)
+            .found())?;
+    Ok(found.map(|(user, login, revoked)| (user, login.is_some() && revoked.0.is_none())))
 }
 
 pub fn revoke(conn: &mut Conn, login_id: i64) -> Result<(), ApiError> {
@@ -253,7 +258,9 @@ pub fn record_refresh(
 pub struct RefreshRecord {
     pub id: i64,
     pub login_id: i64,
+    #[diesel(deserialize_as = crate::time::MaybeStored)]
     pub rotated_at: Option<NaiveDateTime>,
+    #[diesel(deserialize_as = crate::time::MaybeStored)]
     pub blacklisted_at: Option<NaiveDateTime>,
 }
 

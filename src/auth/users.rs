@@ -4,7 +4,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use serde::Serialize;
 
-use crate::db::{Conn, DieselErrorExt as _, OptionalExt as _};
+use crate::db::{native, Conn, DieselErrorExt as _, OptionalExt as _};
 use crate::error::ApiError;
 
 diesel::table! {
@@ -44,9 +44,11 @@ pub struct User {
     pub is_active: bool,
     #[serde(serialize_with = "crate::time::serialize")]
     #[schema(value_type = String, format = DateTime)]
+    #[diesel(deserialize_as = crate::time::Stored)]
     pub date_joined: NaiveDateTime,
     #[serde(serialize_with = "crate::time::serialize_opt")]
     #[schema(value_type = Option<String>, format = DateTime)]
+    #[diesel(deserialize_as = crate::time::MaybeStored)]
     pub last_login: Option<NaiveDateTime>,
     #[serde(skip)]
     pub auth_version: i64,
@@ -89,19 +91,19 @@ pub fn plausible_email(email: &str) -> bool {
 }
 
 pub fn find(conn: &mut Conn, id: i64) -> Result<Option<User>, ApiError> {
-    users::table
+    native!(conn, |c| users::table
         .find(id)
         .select(users::all_columns)
-        .first(conn)
-        .found()
+        .first(c)
+        .found())
 }
 
 pub fn find_by_username(conn: &mut Conn, username: &str) -> Result<Option<User>, ApiError> {
-    users::table
+    native!(conn, |c| users::table
         .filter(users::username.eq(username))
         .select(users::all_columns)
-        .first(conn)
-        .found()
+        .first(c)
+        .found())
 }
 
 pub fn username_exists(conn: &mut Conn, username: &str) -> Result<bool, ApiError> {

@@ -29,7 +29,9 @@ pub struct Post {
     pub title: String,
     pub content: String,
     pub author_id: i64,
+    #[diesel(deserialize_as = crate::time::Stored)]
     pub created_at: NaiveDateTime,
+    #[diesel(deserialize_as = crate::time::Stored)]
     pub updated_at: NaiveDateTime,
     pub author: String,
 }

@@ -5,7 +5,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use crate::auth::users::users;
-use crate::db::{Conn, OptionalExt as _};
+use crate::db::{native, Conn, OptionalExt as _};
 use crate::error::ApiError;
 
 diesel::table! {
@@ -27,6 +27,7 @@ pub struct Message {
     pub text: String,
     pub sender_id: i64,
     pub sender: String,
+    #[diesel(deserialize_as = crate::time::Stored)]
     pub timestamp: NaiveDateTime,
 }
 
@@ -48,26 +49,26 @@ const COLUMNS: Columns = (
 
 /// One page, oldest first.
 pub fn list(conn: &mut Conn, limit: i64, offset: i64) -> Result<Vec<Message>, ApiError> {
-    Ok(messages::table
+    Ok(native!(conn, |c| messages::table
         .inner_join(users::table)
         .order(messages::id.asc())
         .limit(limit)
         .offset(offset)
         .select(COLUMNS)
-        .load(conn)?)
+        .load(c))?)
 }
 
 pub fn count(conn: &mut Conn) -> Result<i64, ApiError> {
-    Ok(messages::table.count().get_result(conn)?)
+    Ok(native!(conn, |c| messages::table.count().get_result(c))?)
 }
 
 pub fn find(conn: &mut Conn, id: i64) -> Result<Option<Message>, ApiError> {
-    messages::table
+    native!(conn, |c| messages::table
         .inner_join(users::table)
         .filter(messages::id.eq(id))
         .select(COLUMNS)
-        .first(conn)
-        .found()
+        .first(c)
+        .found())
 }
 
 /// Inserts a message from `sender_id`, whose username is already known to the caller.
@@ -78,14 +79,14 @@ pub fn create(
     text: &str,
     timestamp: NaiveDateTime,
 ) -> Result<Message, ApiError> {
-    let id = diesel::insert_into(messages::table)
+    let id = native!(conn, |c| diesel::insert_into(messages::table)
         .values((
             messages::sender_id.eq(sender_id),
             messages::text.eq(text),
             messages::timestamp.eq(timestamp),
         ))
         .returning(messages::id)
-        .get_result(conn)?;
+        .get_result(c))?;
     Ok(Message {
         id,
         text: text.to_owned(),

@@ -3,7 +3,7 @@
 use chrono::NaiveDate;
 use diesel::prelude::*;
 
-use crate::db::{Conn, DieselErrorExt as _, OptionalExt as _};
+use crate::db::{native, Conn, DieselErrorExt as _, OptionalExt as _};
 use crate::error::ApiError;
 
 diesel::table! {
@@ -81,22 +81,22 @@ pub struct Like {
 // --- albums
 
 pub fn albums(conn: &mut Conn, limit: i64, offset: i64) -> Result<(Vec<Album>, i64), ApiError> {
-    let rows = albums::table
+    let rows = native!(conn, |c| albums::table
         .order(albums::id)
         .limit(limit)
         .offset(offset)
         .select(albums::all_columns)
-        .load(conn)?;
-    let total = albums::table.count().get_result(conn)?;
+        .load(c))?;
+    let total = native!(conn, |c| albums::table.count().get_result(c))?;
     Ok((rows, total))
 }
 
 pub fn album(conn: &mut Conn, id: i64) -> Result<Option<Album>, ApiError> {
-    albums::table
+    native!(conn, |c| albums::table
         .find(id)
         .select(albums::all_columns)
-        .first(conn)
-        .found()
+        .first(c)
+        .found())
 }
 
 pub fn album_exists(conn: &mut Conn, id: i64) -> Result<bool, ApiError> {
@@ -141,13 +141,13 @@ pub fn delete_album(conn: &mut Conn, id: i64) -> Result<bool, ApiError> {
 // --- songs
 
 pub fn songs(conn: &mut Conn, limit: i64, offset: i64) -> Result<(Vec<Song>, i64), ApiError> {
-    let rows = songs::table
+    let rows = native!(conn, |c| songs::table
         .order(songs::id)
         .limit(limit)
         .offset(offset)
         .select(songs::all_columns)
-        .load(conn)?;
-    let total = songs::table.count().get_result(conn)?;
+        .load(c))?;
+    let total = native!(conn, |c| songs::table.count().get_result(c))?;
     Ok((rows, total))
 }
 
@@ -169,11 +169,11 @@ pub fn songs_in_album(
 }
 
 pub fn song(conn: &mut Conn, id: i64) -> Result<Option<Song>, ApiError> {
-    songs::table
+    native!(conn, |c| songs::table
         .find(id)
         .select(songs::all_columns)
-        .first(conn)
-        .found()
+        .first(c)
+        .found())
 }
 
 pub fn song_exists(conn: &mut Conn, id: i64) -> Result<bool, ApiError> {

@@ -5,7 +5,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use crate::auth::users::users;
-use crate::db::{Conn, OptionalExt as _};
+use crate::db::{native, Conn, OptionalExt as _};
 use crate::error::ApiError;
 
 diesel::table! {
@@ -28,7 +28,9 @@ pub struct Task {
     pub user_id: i64,
     pub title: String,
     pub completed: bool,
+    #[diesel(deserialize_as = crate::time::Stored)]
     pub created_at: NaiveDateTime,
+    #[diesel(deserialize_as = crate::time::Stored)]
     pub updated_at: NaiveDateTime,
 }
 
@@ -58,36 +60,36 @@ pub fn list_owned(
     limit: i64,
     offset: i64,
 ) -> Result<Vec<Task>, ApiError> {
-    Ok(tasks::table
+    Ok(native!(conn, |c| tasks::table
         .filter(tasks::user_id.eq(user_id))
         .order(tasks::id.asc())
         .limit(limit)
         .offset(offset)
         .select(tasks::all_columns)
-        .load(conn)?)
+        .load(c))?)
 }
 
 pub fn count_owned(conn: &mut Conn, user_id: i64) -> Result<i64, ApiError> {
-    Ok(tasks::table
+    Ok(native!(conn, |c| tasks::table
         .filter(tasks::user_id.eq(user_id))
         .count()
-        .get_result(conn)?)
+        .get_result(c))?)
 }
 
 pub fn find_owned(conn: &mut Conn, id: i64, user_id: i64) -> Result<Option<Task>, ApiError> {
-    tasks::table
+    native!(conn, |c| tasks::table
         .find(id)
         .filter(tasks::user_id.eq(user_id))
         .select(tasks::all_columns)
-        .first(conn)
-        .found()
+        .first(c)
+        .found())
 }
 
 pub fn create(conn: &mut Conn, new: &NewTask<'_>) -> Result<Task, ApiError> {
-    Ok(diesel::insert_into(tasks::table)
+    Ok(native!(conn, |c| diesel::insert_into(tasks::table)
         .values(new)
         .returning(tasks::all_columns)
-        .get_result(conn)?)
+        .get_result(c))?)
 }
 
 /// The updated task, or `None` when the owner has no such task.

@@ -28,6 +28,7 @@ pub struct AppState {
     pub keys: Arc<Keys>,
     pub hasher: Hasher,
     pub metrics: Arc<crate::telemetry::Metrics>,
+    pub live: crate::domains::messages::live::Hub,
 }
 
 impl FromRef<AppState> for Db {
@@ -40,12 +41,14 @@ impl AppState {
     pub fn new(settings: Settings, db: Db) -> Self {
         let keys = Arc::new(Keys::derive(&settings.secret_key));
         let hasher = Hasher::new(settings.argon2_memory_kib, settings.argon2_iterations);
+        let live = crate::domains::messages::live::Hub::start(&db, &settings);
         Self {
             db,
             settings: Arc::new(settings),
             keys,
             hasher,
             metrics: Arc::default(),
+            live,
         }
     }
 }
@@ -253,12 +256,17 @@ pub async fn serve(
     state: AppState,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    let live = state.live.clone();
     let app = router(state);
     axum::serve(
         listener,
         app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
     )
-    .with_graceful_shutdown(shutdown)
+    .with_graceful_shutdown(async move {
+        shutdown.await;
+        // open streams would keep the server waiting for their clients
+        live.close();
+    })
     .await
 }
 

@@ -7,6 +7,7 @@ use axum::extract::{FromRef, Request, State};
 use axum::http::{header, HeaderName, HeaderValue, Method, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
+use axum::serve::ListenerExt as _;
 use axum::Router;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::request_id::{
@@ -257,6 +258,8 @@ pub async fn serve(
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let live = state.live.clone();
+    let send_timeout = state.settings.send_timeout;
+    let listener = listener.tap_io(move |tcp| set_send_timeout(tcp, send_timeout));
     let app = router(state);
     axum::serve(
         listener,
@@ -268,6 +271,19 @@ pub async fn serve(
         live.close();
     })
     .await
+}
+
+/// TCP_USER_TIMEOUT: the kernel drops a connection whose peer has taken none of its
+/// data for this long, so a client that stopped reading a stream is let go.
+fn set_send_timeout(tcp: &mut tokio::net::TcpStream, timeout: std::time::Duration) {
+    #[cfg(target_os = "linux")]
+    if !timeout.is_zero() {
+        if let Err(err) = socket2::SockRef::from(&*tcp).set_tcp_user_timeout(Some(timeout)) {
+            tracing::debug!(error = %err, "cannot set TCP_USER_TIMEOUT");
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = (tcp, timeout);
 }
 
 #[cfg(test)]

@@ -74,14 +74,6 @@ pub struct Hub {
     ready: watch::Receiver<bool>,
 }
 
-impl std::fmt::Debug for Hub {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Hub")
-            .field("clients", &self.feed.receiver_count())
-            .finish()
-    }
-}
-
 impl Hub {
     /// On PostgreSQL this spawns the listener, so it needs a Tokio runtime.
     pub fn start(db: &Db, settings: &Settings) -> Self {

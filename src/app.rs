@@ -7,6 +7,7 @@ use axum::extract::{FromRef, Request, State};
 use axum::http::{header, HeaderName, HeaderValue, Method, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
+use axum::serve::ListenerExt as _;
 use axum::Router;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::request_id::{
@@ -28,6 +29,7 @@ pub struct AppState {
     pub keys: Arc<Keys>,
     pub hasher: Hasher,
     pub metrics: Arc<crate::telemetry::Metrics>,
+    pub live: crate::domains::messages::live::Hub,
 }
 
 impl FromRef<AppState> for Db {
@@ -40,12 +42,14 @@ impl AppState {
     pub fn new(settings: Settings, db: Db) -> Self {
         let keys = Arc::new(Keys::derive(&settings.secret_key));
         let hasher = Hasher::new(settings.argon2_memory_kib, settings.argon2_iterations);
+        let live = crate::domains::messages::live::Hub::start(&db, &settings);
         Self {
             db,
             settings: Arc::new(settings),
             keys,
             hasher,
             metrics: Arc::default(),
+            live,
         }
     }
 }
@@ -276,14 +280,34 @@ pub async fn serve(
     state: AppState,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    let live = state.live.clone();
+    let send_timeout = state.settings.send_timeout;
+    let listener = listener.tap_io(move |tcp| set_send_timeout(tcp, send_timeout));
     axum::serve(
         listener,
         axum::ServiceExt::<Request>::into_make_service_with_connect_info::<std::net::SocketAddr>(
             app(state),
         ),
     )
-    .with_graceful_shutdown(shutdown)
+    .with_graceful_shutdown(async move {
+        shutdown.await;
+        // open streams would keep the server waiting for their clients
+        live.close();
+    })
     .await
+}
+
+/// TCP_USER_TIMEOUT: the kernel drops a connection whose peer has taken none of its
+/// data for this long, so a client that stopped reading a stream is let go.
+fn set_send_timeout(tcp: &mut tokio::net::TcpStream, timeout: std::time::Duration) {
+    #[cfg(target_os = "linux")]
+    if !timeout.is_zero() {
+        if let Err(err) = socket2::SockRef::from(&*tcp).set_tcp_user_timeout(Some(timeout)) {
+            tracing::debug!(error = %err, "cannot set TCP_USER_TIMEOUT");
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = (tcp, timeout);
 }
 
 #[cfg(test)]

@@ -48,6 +48,15 @@ pub struct Settings {
     pub signup_rate_limit: u32,
     pub login_rate_window: Duration,
     pub log_json: bool,
+    /// Comment lines sent on an idle message stream, so proxies keep it open.
+    pub stream_heartbeat: Duration,
+    /// Messages a stream client may fall behind before it is disconnected (it then
+    /// resumes with `Last-Event-ID`).
+    pub stream_buffer: usize,
+    /// A connection whose peer takes no data for this long is closed (TCP user
+    /// timeout), so a client that stopped reading holds nothing for long. Zero: the
+    /// system's default.
+    pub send_timeout: Duration,
 }
 
 /// Reads one variable, treating empty as unset.
@@ -110,6 +119,17 @@ fn number_var<T: std::str::FromStr>(name: &str, default: T) -> anyhow::Result<T>
     }
 }
 
+fn positive_var<T: std::str::FromStr + PartialOrd + Default>(
+    name: &str,
+    default: T,
+) -> anyhow::Result<T> {
+    let value = number_var(name, default)?;
+    if value <= T::default() {
+        bail!("{name}: must be above 0");
+    }
+    Ok(value)
+}
+
 impl Settings {
     /// Loads `.env` (when present) and then the environment.
     pub fn load() -> anyhow::Result<Self> {
@@ -169,6 +189,9 @@ impl Settings {
             signup_rate_limit: number_var("SIGNUP_RATE_LIMIT", 200)?,
             login_rate_window: duration_var("LOGIN_RATE_WINDOW", Duration::from_secs(300))?,
             log_json: bool_var("LOG_JSON", false)?,
+            stream_heartbeat: Duration::from_secs(positive_var("STREAM_HEARTBEAT_SECONDS", 15)?),
+            stream_buffer: positive_var("STREAM_BUFFER", 1024)?,
+            send_timeout: duration_var("SEND_TIMEOUT", Duration::from_secs(60))?,
         })
     }
 }
@@ -204,6 +227,9 @@ impl Settings {
             signup_rate_limit: 200,
             login_rate_window: Duration::from_secs(300),
             log_json: false,
+            stream_heartbeat: Duration::from_secs(15),
+            stream_buffer: 1024,
+            send_timeout: Duration::from_secs(60),
         }
     }
 }

@@ -65,7 +65,12 @@ static PG_SKIP_SAID: AtomicBool = AtomicBool::new(false);
 /// A database made for one test and dropped after it.
 enum Store {
     Sqlite(tempfile::TempDir),
-    Postgres { server: String, name: String },
+    Postgres {
+        server: String,
+        name: String,
+    },
+    /// Another `TestApp`'s, dropped with it.
+    Shared,
 }
 
 impl Drop for Store {
@@ -148,6 +153,20 @@ impl TestApp {
         })
         .await
         .unwrap();
+        Some(Self::serve(settings, db, backend, store).await)
+    }
+
+    /// Another instance on this app's database and settings, as behind a load balancer.
+    pub async fn sibling(&self) -> Self {
+        let settings = (*self.state.settings).clone();
+        let url = settings.database_url.clone();
+        let db = tokio::task::spawn_blocking(move || Db::connect(&url, 4).unwrap())
+            .await
+            .unwrap();
+        Self::serve(settings, db, self.backend, Store::Shared).await
+    }
+
+    async fn serve(settings: Settings, db: Db, backend: Backend, store: Store) -> Self {
         let state = AppState::new(settings, db.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
@@ -160,14 +179,14 @@ impl TestApp {
             .await
             .unwrap();
         });
-        Some(Self {
+        Self {
             base,
             db,
             state,
             backend,
             shutdown: Some(tx),
             _store: store,
-        })
+        }
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -615,7 +634,7 @@ impl TestApp {
     pub fn pg_database(&self) -> Option<String> {
         match &self._store {
             Store::Postgres { name, .. } => Some(name.clone()),
-            Store::Sqlite(_) => None,
+            Store::Sqlite(_) | Store::Shared => None,
         }
     }
 }

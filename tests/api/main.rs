@@ -15,5 +15,6 @@ mod db;
 mod messages;
 mod music;
 mod operations;
+mod stream;
 mod tasks;
 mod throttle;

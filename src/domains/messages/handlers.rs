@@ -65,9 +65,14 @@ pub async fn create(
 ) -> Result<Response, ApiError> {
     let new = NewMessage::parse(body.input(false)?)?;
     let (sender_id, sender) = (user.id, user.username.clone());
+    let live = state.live.clone();
     let message = state
         .db
-        .run(move |conn| queries::create(conn, sender_id, &sender, &new.text, crate::time::now()))
+        .run(move |conn| {
+            let message = queries::create(conn, sender_id, &sender, &new.text, crate::time::now())?;
+            live.publish(conn, &message);
+            Ok(message)
+        })
         .await?;
     Ok((StatusCode::CREATED, Json(MessageOut::from(message))).into_response())
 }

@@ -3,8 +3,10 @@
 
 pub mod admin;
 pub mod handlers;
+pub mod live;
 pub mod payload;
 pub mod queries;
+pub mod stream;
 
 use axum::routing::get;
 use axum::Router;
@@ -18,6 +20,10 @@ pub fn router() -> Router<AppState> {
             get(handlers::list)
                 .post(handlers::create)
                 .fallback(handlers::list_other),
+        )
+        .route(
+            "/api/messages/stream",
+            get(stream::stream).fallback(crate::domains::not_allowed_unless_authenticated),
         )
         .route(
             "/api/messages/{id}",
@@ -36,7 +42,8 @@ pub fn router() -> Router<AppState> {
         handlers::create,
         handlers::detail,
         handlers::update,
-        handlers::destroy
+        handlers::destroy,
+        stream::stream
     ),
     components(schemas(payload::MessageIn, payload::MessageOut))
 )]
@@ -50,7 +57,14 @@ mod tests {
     fn the_openapi_document_has_every_route() {
         let doc = super::ApiDoc::openapi();
         let paths: Vec<&str> = doc.paths.paths.keys().map(String::as_str).collect();
-        assert_eq!(paths, ["/api/messages", "/api/messages/{id}"]);
+        assert_eq!(
+            paths,
+            [
+                "/api/messages",
+                "/api/messages/stream",
+                "/api/messages/{id}"
+            ]
+        );
         assert!(doc
             .components
             .is_some_and(|c| c.schemas.contains_key("MessageOut")));

@@ -108,3 +108,32 @@ pub fn set_text(conn: &mut Conn, id: i64, text: &str) -> Result<bool, ApiError> 
 pub fn delete(conn: &mut Conn, id: i64) -> Result<bool, ApiError> {
     Ok(diesel::delete(messages::table.find(id)).execute(conn)? > 0)
 }
+
+/// Up to `limit` messages with an id above `after_id`, oldest first (stream replay).
+pub fn list_after(conn: &mut Conn, after_id: i64, limit: i64) -> Result<Vec<Message>, ApiError> {
+    Ok(messages::table
+        .inner_join(users::table)
+        .filter(messages::id.gt(after_id))
+        .order(messages::id.asc())
+        .limit(limit)
+        .select(COLUMNS)
+        .load(conn)?)
+}
+
+/// The messages among `ids` that exist, oldest first.
+pub fn find_many(conn: &mut Conn, ids: &[i64]) -> Result<Vec<Message>, ApiError> {
+    Ok(messages::table
+        .inner_join(users::table)
+        .filter(messages::id.eq_any(ids))
+        .order(messages::id.asc())
+        .select(COLUMNS)
+        .load(conn)?)
+}
+
+/// The newest message's id, 0 when there is none.
+pub fn last_id(conn: &mut Conn) -> Result<i64, ApiError> {
+    let id: Option<i64> = messages::table
+        .select(diesel::dsl::max(messages::id))
+        .first(conn)?;
+    Ok(id.unwrap_or(0))
+}

@@ -1,0 +1,391 @@
+//! `/api/messages/stream`: new messages as server-sent events, on one instance and
+//! across instances sharing PostgreSQL; replay, slow clients and the gauge.
+
+use std::time::Duration;
+
+use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+
+use crate::helpers::*;
+
+const STREAM: &str = "/api/messages/stream";
+/// Long enough for any event a test waits for; a broken test fails instead of hanging.
+const WAIT: Duration = Duration::from_secs(30);
+
+/// One server-sent event block.
+#[derive(Debug, Default)]
+struct Block {
+    event: Option<String>,
+    id: Option<String>,
+    data: Vec<String>,
+    retry: Option<String>,
+}
+
+/// A stream client reading with reqwest, as an `EventSource` would.
+struct Events {
+    response: Response,
+    buffer: Vec<u8>,
+}
+
+impl Events {
+    async fn open(request: reqwest::RequestBuilder) -> Self {
+        let response = request
+            .timeout(Duration::from_secs(300))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200);
+        let kind = response.headers()["content-type"].to_str().unwrap();
+        assert!(kind.starts_with("text/event-stream"), "{kind}");
+        Self {
+            response,
+            buffer: Vec::new(),
+        }
+    }
+
+    /// The next block that is more than comments (heartbeats); `None` at the end.
+    async fn next_block(&mut self) -> Option<Block> {
+        loop {
+            if let Some(end) = self.buffer.windows(2).position(|w| w == b"\n\n") {
+                let raw: Vec<u8> = self.buffer.drain(..end + 2).collect();
+                let mut block = Block::default();
+                for line in std::str::from_utf8(&raw).unwrap().lines() {
+                    let (field, value) = line.split_once(':').unwrap_or((line, ""));
+                    let value = value.strip_prefix(' ').unwrap_or(value).to_owned();
+                    match field {
+                        "event" => block.event = Some(value),
+                        "id" => block.id = Some(value),
+                        "data" => block.data.push(value),
+                        "retry" => block.retry = Some(value),
+                        _ => {}
+                    }
+                }
+                if block.event.is_some() || block.id.is_some() || block.retry.is_some() {
+                    return Some(block);
+                }
+                continue;
+            }
+            let chunk = tokio::time::timeout(WAIT, self.response.chunk())
+                .await
+                .expect("no event in time")
+                .unwrap()?;
+            self.buffer.extend_from_slice(&chunk);
+        }
+    }
+
+    /// The next `message` event as (id, data), checking its shape.
+    async fn next_message(&mut self) -> (i64, Value) {
+        loop {
+            let block = self.next_block().await.expect("the stream ended");
+            if block.event.is_none() && block.retry.is_some() {
+                continue;
+            }
+            assert_eq!(block.event.as_deref(), Some("message"), "{block:?}");
+            assert_eq!(block.data.len(), 1, "{block:?}");
+            let data: Value = serde_json::from_str(&block.data[0]).unwrap();
+            let id: i64 = block.id.as_deref().unwrap().parse().unwrap();
+            assert_eq!(data["id"], id, "{block:?}");
+            return (id, data);
+        }
+    }
+}
+
+async fn post_message(actor: &Actor, text: &str) -> Value {
+    let r = actor
+        .post("/api/messages")
+        .json(&json!({ "text": text }))
+        .send()
+        .await
+        .unwrap();
+    expect(r, 201).await
+}
+
+/// The same user posting to another instance.
+async fn post_to(app: &TestApp, actor: &Actor, text: &str) -> Value {
+    let r = app
+        .anon()
+        .post(app.url("/api/messages"))
+        .bearer_auth(&actor.access)
+        .json(&json!({ "text": text }))
+        .send()
+        .await
+        .unwrap();
+    expect(r, 201).await
+}
+
+fn id_of(message: &Value) -> i64 {
+    message["id"].as_i64().unwrap()
+}
+
+/// The `stream_clients` gauge in `/metrics`.
+async fn stream_clients(app: &TestApp) -> i64 {
+    let r = app.anon().get(app.url("/metrics")).send().await.unwrap();
+    let text = r.text().await.unwrap();
+    text.lines()
+        .find_map(|line| line.strip_prefix("hearth_stream_clients "))
+        .unwrap_or_else(|| panic!("no gauge in {text}"))
+        .trim()
+        .parse()
+        .unwrap()
+}
+
+async fn until_stream_clients(app: &TestApp, n: i64) {
+    let waited = tokio::time::timeout(WAIT, async {
+        while stream_clients(app).await != n {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    })
+    .await;
+    assert!(
+        waited.is_ok(),
+        "stream_clients stayed at {} instead of {n}",
+        stream_clients(app).await
+    );
+}
+
+/// Opens the stream on a raw socket with a small receive buffer, reads the response
+/// head and nothing more.
+async fn stalled_stream(app: &TestApp, access: &str) -> tokio::net::TcpStream {
+    let addr: std::net::SocketAddr = app.base.trim_start_matches("http://").parse().unwrap();
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.set_recv_buffer_size(4096).unwrap();
+    let mut tcp = socket.connect(addr).await.unwrap();
+    let request = format!(
+        "GET {STREAM} HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {access}\r\n\
+         Connection: close\r\n\r\n"
+    );
+    tcp.write_all(request.as_bytes()).await.unwrap();
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") {
+        let n = tokio::time::timeout(WAIT, tcp.read(&mut byte))
+            .await
+            .expect("no response head in time")
+            .unwrap();
+        assert_eq!(n, 1, "closed after {}", String::from_utf8_lossy(&head));
+        head.push(byte[0]);
+    }
+    assert!(
+        head.starts_with(b"HTTP/1.1 200"),
+        "{}",
+        String::from_utf8_lossy(&head)
+    );
+    tcp
+}
+
+/// A text near the length limit, 4 bytes a character: about 16 kB an event.
+fn large_text(i: usize) -> String {
+    format!("{i} {}", "\u{1d11e}".repeat(3990))
+}
+
+both_backends! {
+    async fn a_stream_client_receives_a_message_posted_by_another_user(app) {
+        let (alice, bob) = (app.user("alice").await, app.user("bob").await);
+        let mut events = Events::open(bob.get(STREAM)).await;
+        let first = events.next_block().await.unwrap();
+        assert_eq!(first.retry.as_deref(), Some("1000"), "{first:?}");
+        let posted = post_message(&alice, "hello, live").await;
+        let (id, data) = events.next_message().await;
+        assert_eq!(id, id_of(&posted));
+        assert_eq!(data, posted);
+        let list = expect(bob.get("/api/messages").send().await.unwrap(), 200).await;
+        assert_eq!(data, list[0]);
+        // the poster's own stream gets it too, once
+        let mut own = Events::open(alice.get(STREAM)).await;
+        let second = post_message(&bob, "second").await;
+        assert_eq!(events.next_message().await.1, second);
+        assert_eq!(own.next_message().await.1, second);
+    }
+
+    async fn each_way_of_signing_in_opens_the_stream_and_anonymous_gets_401(app) {
+        let alice = app.user("alice").await;
+        let bob = app.user("bob").await;
+        let token = app.drf_token(&bob.username, PASSWORD).await;
+        let browser = app.session_login(&bob.username, PASSWORD).await;
+        let mut bearer = Events::open(bob.get(STREAM)).await;
+        let mut drf = Events::open(
+            app.anon().get(app.url(STREAM)).header("Authorization", format!("Token {token}")),
+        )
+        .await;
+        let mut session = Events::open(browser.get(STREAM)).await;
+        let posted = post_message(&alice, "to all of them").await;
+        for events in [&mut bearer, &mut drf, &mut session] {
+            assert_eq!(events.next_message().await.1, posted);
+        }
+
+        let r = app.anon().get(app.url(STREAM)).send().await.unwrap();
+        assert_eq!(r.headers()["www-authenticate"], "Bearer realm=\"api\"");
+        assert_eq!(
+            expect(r, 401).await,
+            json!({"detail": "Authentication credentials were not provided."})
+        );
+        let r = app.get_with(STREAM, "Bearer not-a-token").await;
+        assert_eq!(r.status(), 401);
+        // other methods: 401 anonymous, 405 signed in
+        let r = app.anon().post(app.url(STREAM)).send().await.unwrap();
+        assert_eq!(r.status(), 401);
+        let r = bob.post(STREAM).send().await.unwrap();
+        assert_eq!(r.status(), 405);
+    }
+
+    async fn last_event_id_replays_what_was_missed_then_goes_live(app) {
+        let alice = app.user("alice").await;
+        let first = post_message(&alice, "one").await;
+        let second = post_message(&alice, "two").await;
+        let third = post_message(&alice, "three").await;
+        let mut events =
+            Events::open(alice.get(STREAM).header("Last-Event-ID", id_of(&first).to_string())).await;
+        assert_eq!(events.next_message().await.1, second);
+        assert_eq!(events.next_message().await.1, third);
+        let fourth = post_message(&alice, "four").await;
+        assert_eq!(events.next_message().await.1, fourth);
+        // nothing came twice: the next event is the next message
+        let fifth = post_message(&alice, "five").await;
+        assert_eq!(events.next_message().await.1, fifth);
+
+        // the query parameter, for clients that cannot set the header
+        let path = format!("{STREAM}?last_event_id={}", id_of(&third));
+        let mut events = Events::open(alice.get(&path)).await;
+        assert_eq!(events.next_message().await.1, fourth);
+        assert_eq!(events.next_message().await.1, fifth);
+        // the header wins over the query
+        let mut events =
+            Events::open(alice.get(&path).header("Last-Event-ID", id_of(&fourth).to_string())).await;
+        assert_eq!(events.next_message().await.1, fifth);
+    }
+
+    async fn a_stalled_client_delays_no_post_and_is_let_go(app, |settings| {
+        settings.send_timeout = Duration::from_secs(1);
+    }) {
+        let (alice, bob) = (app.user("alice").await, app.user("bob").await);
+        let stalled = stalled_stream(&app, &bob.access).await;
+        let mut events = Events::open(bob.get(STREAM)).await;
+        until_stream_clients(&app, 2).await;
+        // more than the socket buffers of the stalled client hold
+        let count = 600;
+        let reader = tokio::spawn(async move {
+            let mut received = Vec::new();
+            while received.len() < count {
+                received.push(events.next_message().await.0);
+            }
+            (received, events)
+        });
+        let mut posted = Vec::new();
+        for i in 0..count {
+            posted.push(id_of(&post_message(&alice, &large_text(i)).await));
+        }
+        let (received, events) = reader.await.unwrap();
+        assert_eq!(received, posted);
+        // the kernel gives up on the stalled connection, and the server lets it go
+        until_stream_clients(&app, 1).await;
+        drop((stalled, events));
+    }
+
+    async fn a_client_that_falls_too_far_behind_is_disconnected(app, |settings| {
+        settings.stream_buffer = 8;
+        settings.send_timeout = Duration::ZERO;
+    }) {
+        let (alice, bob) = (app.user("alice").await, app.user("bob").await);
+        let mut lagging = stalled_stream(&app, &bob.access).await;
+        until_stream_clients(&app, 1).await;
+        let count = 600;
+        for i in 0..count {
+            post_message(&alice, &large_text(i)).await;
+        }
+        // it reads again: what was buffered, then the end of the stream
+        let mut body = Vec::new();
+        tokio::time::timeout(WAIT, lagging.read_to_end(&mut body))
+            .await
+            .expect("the lagging stream was not ended")
+            .unwrap();
+        let text = String::from_utf8_lossy(&body);
+        assert!(text.ends_with("0\r\n\r\n"), "the chunked body did not end");
+        let got = text.matches("event: message").count();
+        assert!(got < count, "a lagging client got all {got} messages");
+        until_stream_clients(&app, 0).await;
+    }
+
+    async fn the_stream_clients_gauge_counts_open_streams(app, |settings| {
+        settings.stream_heartbeat = Duration::from_secs(1);
+    }) {
+        let alice = app.user("alice").await;
+        assert_eq!(stream_clients(&app).await, 0);
+        let first = Events::open(alice.get(STREAM)).await;
+        let second = Events::open(alice.get(STREAM)).await;
+        assert_eq!(stream_clients(&app).await, 2);
+        drop(first);
+        until_stream_clients(&app, 1).await;
+        drop(second);
+        until_stream_clients(&app, 0).await;
+    }
+}
+
+/// PostgreSQL's `pg_stat_activity` rows of this app's listeners.
+async fn listeners(app: &TestApp, terminate: bool) -> i64 {
+    #[derive(diesel::QueryableByName)]
+    struct Count {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+    let name = app.pg_database().unwrap();
+    let what = if terminate {
+        "COUNT(pg_terminate_backend(pid))"
+    } else {
+        "COUNT(*)"
+    };
+    app.db
+        .run(move |conn| {
+            let query = format!(
+                "SELECT {what} AS n FROM pg_stat_activity \
+                 WHERE application_name = 'hearth-listener' AND datname = '{name}'"
+            );
+            let c: Count = diesel::RunQueryDsl::get_result(diesel::sql_query(query), conn)?;
+            Ok(c.n)
+        })
+        .await
+        .unwrap()
+}
+
+async fn until_listeners(app: &TestApp, n: i64) {
+    tokio::time::timeout(WAIT, async {
+        while listeners(app, false).await != n {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    })
+    .await
+    .expect("the listeners did not connect");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_message_posted_to_one_instance_reaches_stream_clients_of_another() {
+    let Some(one) = TestApp::spawn(Backend::Postgres, |_| {}).await else {
+        return;
+    };
+    let other = one.sibling().await;
+    let (alice, bob) = (one.user("alice").await, one.user("bob").await);
+    let mut there =
+        Events::open(other.anon().get(other.url(STREAM)).bearer_auth(&bob.access)).await;
+    let mut here = Events::open(bob.get(STREAM)).await;
+    let posted = post_message(&alice, "across instances").await;
+    assert_eq!(there.next_message().await.1, posted);
+    assert_eq!(here.next_message().await.1, posted);
+    let back = post_to(&other, &bob, "and back").await;
+    assert_eq!(there.next_message().await.1, back);
+    assert_eq!(here.next_message().await.1, back);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_listener_reconnects_and_catches_up_after_postgresql_drops_it() {
+    let Some(app) = TestApp::spawn(Backend::Postgres, |_| {}).await else {
+        return;
+    };
+    let alice = app.user("alice").await;
+    let mut events = Events::open(alice.get(STREAM)).await;
+    until_listeners(&app, 1).await;
+    assert_eq!(listeners(&app, true).await, 1);
+    // posted while the listener is down or coming back: caught up or notified
+    let during = post_message(&alice, "while it was away").await;
+    assert_eq!(events.next_message().await.1, during);
+    until_listeners(&app, 1).await;
+    let after = post_message(&alice, "after it came back").await;
+    assert_eq!(events.next_message().await.1, after);
+}

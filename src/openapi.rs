@@ -42,6 +42,7 @@ pub fn document() -> Document {
             doc.paths.paths.insert(alias.to_owned(), item);
         }
     }
+    unique_operation_ids(&mut doc);
     doc.info.title = "Hearth".to_owned();
     doc.info.version = env!("CARGO_PKG_VERSION").to_owned();
     doc.info.description = Some(
@@ -74,6 +75,51 @@ pub fn document() -> Document {
         ))),
     );
     doc
+}
+
+/// Handlers of different modules share names (`list`, `create`), and OpenAPI needs
+/// operation ids unique across the document: each id gets its tag as a prefix,
+/// and ids still shared after that are named after their method and path.
+fn unique_operation_ids(doc: &mut Document) {
+    fn operations(
+        item: &mut utoipa::openapi::PathItem,
+    ) -> impl Iterator<Item = (&'static str, &mut utoipa::openapi::path::Operation)> {
+        [
+            ("get", &mut item.get),
+            ("put", &mut item.put),
+            ("post", &mut item.post),
+            ("delete", &mut item.delete),
+            ("options", &mut item.options),
+            ("head", &mut item.head),
+            ("patch", &mut item.patch),
+            ("trace", &mut item.trace),
+        ]
+        .into_iter()
+        .filter_map(|(method, op)| op.as_mut().map(|op| (method, op)))
+    }
+    let mut uses = std::collections::HashMap::<String, usize>::new();
+    for item in doc.paths.paths.values_mut() {
+        for (_, op) in operations(item) {
+            let tag = op.tags.as_ref().and_then(|t| t.first()).cloned();
+            if let (Some(tag), Some(id)) = (tag, op.operation_id.as_mut()) {
+                if !id.starts_with(&format!("{tag}_")) {
+                    *id = format!("{tag}_{id}");
+                }
+            }
+            if let Some(id) = &op.operation_id {
+                *uses.entry(id.clone()).or_default() += 1;
+            }
+        }
+    }
+    for (path, item) in &mut doc.paths.paths {
+        for (method, op) in operations(item) {
+            if op.operation_id.as_ref().is_some_and(|id| uses[id] > 1) {
+                let words = path.split(|c: char| !c.is_ascii_alphanumeric());
+                let name: Vec<&str> = words.filter(|w| !w.is_empty()).collect();
+                op.operation_id = Some(format!("{method}_{}", name.join("_")));
+            }
+        }
+    }
 }
 
 static JSON: LazyLock<Arc<String>> = LazyLock::new(|| {
@@ -299,5 +345,22 @@ mod tests {
             );
         }
         assert!(render(&document()).contains("/api/messages"));
+    }
+
+    #[test]
+    fn operation_ids_are_unique() {
+        let json: serde_json::Value = serde_json::from_str(&JSON).unwrap();
+        let mut seen = std::collections::HashSet::new();
+        for (path, item) in json["paths"].as_object().unwrap() {
+            for (method, op) in item.as_object().unwrap() {
+                if let Some(id) = op.get("operationId").and_then(|v| v.as_str()) {
+                    assert!(seen.insert(id.to_owned()), "{method} {path}: {id} twice");
+                }
+            }
+        }
+        assert!(
+            seen.contains("messages_list") && seen.contains("tasks_list"),
+            "{seen:?}"
+        );
     }
 }

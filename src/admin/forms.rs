@@ -128,6 +128,7 @@ async fn save(state: AppState, form: AdminForm, m: &'static ModelAdmin, id: Opti
         actor: admin.user.clone(),
         keys: state.keys.clone(),
         hasher: state.hasher.clone(),
+        live: state.live.clone(),
     };
     let outcome = state
         .db

@@ -21,6 +21,8 @@ pub struct Ctx {
     pub actor: User,
     pub keys: Arc<Keys>,
     pub hasher: Hasher,
+    /// New messages go to stream clients from the admin too.
+    pub live: crate::domains::messages::live::Hub,
 }
 
 /// A list column: `key` is what `?o=` names, `label` its heading.

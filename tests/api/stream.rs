@@ -196,6 +196,22 @@ both_backends! {
         assert_eq!(own.next_message().await.1, second);
     }
 
+    async fn a_message_added_in_the_admin_is_sent_live(app) {
+        let staff = app.staff("staff").await;
+        let bob = app.user("bob").await;
+        let mut events = Events::open(bob.get(STREAM)).await;
+        let browser = crate::admin::admin_login(&app, &staff.username).await;
+        let sender = staff.id.to_string();
+        let r = browser
+            .post("/admin/messages/message/add/", &[("sender", &sender), ("text", "from the admin")])
+            .await;
+        assert_eq!(r.status(), 302);
+        let (id, data) = events.next_message().await;
+        assert_eq!(id, crate::admin::last_id(&app, "messages").await);
+        assert_eq!(data["text"], "from the admin");
+        assert_eq!(data["sender"], staff.username.as_str());
+    }
+
     async fn each_way_of_signing_in_opens_the_stream_and_anonymous_gets_401(app) {
         let alice = app.user("alice").await;
         let bob = app.user("bob").await;

@@ -102,7 +102,7 @@ fn load(conn: &mut Conn, id: i64) -> Result<Option<Record>, ApiError> {
     }))
 }
 
-fn save(conn: &mut Conn, _ctx: &Ctx, id: Option<i64>, body: Value) -> Result<Record, ApiError> {
+fn save(conn: &mut Conn, ctx: &Ctx, id: Option<i64>, body: Value) -> Result<Record, ApiError> {
     let mut errors = FieldErrors::default();
     let sender = user_pk(conn, &body, "sender", &mut errors)?;
     let new = checked(NewMessage::parse(Input::new(body, false)?), errors)?;
@@ -119,7 +119,9 @@ fn save(conn: &mut Conn, _ctx: &Ctx, id: Option<i64>, body: Value) -> Result<Rec
                 .find(sender)
                 .select(users::username)
                 .first(conn)?;
-            queries::create(conn, sender, &name, &new.text, crate::time::now())?.id
+            let message = queries::create(conn, sender, &name, &new.text, crate::time::now())?;
+            ctx.live.publish(conn, &message);
+            message.id
         }
     };
     load(conn, id)?.ok_or(ApiError::NotFound("Message"))

@@ -51,7 +51,8 @@ pub async fn stream(
 ) -> Result<Response, ApiError> {
     let connected = Connected::new(state.metrics.clone());
     let live = state.live.subscribe().await?;
-    let mut replay = match last_event_id(&headers, &uri) {
+    let after = last_event_id(&headers, &uri);
+    let mut replay = match after {
         Some(after) => {
             let limit = i64::try_from(REPLAY_LIMIT + 1).unwrap_or(i64::MAX);
             state
@@ -76,6 +77,7 @@ pub async fn stream(
         pending,
         live: (!capped).then_some(live),
         replayed,
+        after: after.unwrap_or(i64::MIN),
         _connected: connected,
     };
     let events = futures_util::stream::unfold(client, |mut client| async move {
@@ -109,6 +111,9 @@ struct Client {
     live: Option<Subscription>,
     /// Replayed ids, each dropped from here when it comes by live.
     replayed: HashSet<i64>,
+    /// The client's `Last-Event-ID`: a message at or below it that is notified
+    /// late (posted before the client connected) is not news to it.
+    after: i64,
     _connected: Connected,
 }
 
@@ -124,7 +129,7 @@ impl Client {
                 _ = live.closing.wait_for(|closing| *closing) => return None,
                 received = live.feed.recv() => match received {
                     Ok(message) => {
-                        if !self.replayed.remove(&message.id) {
+                        if message.id > self.after && !self.replayed.remove(&message.id) {
                             return Some(message.event.clone());
                         }
                     }

@@ -13,7 +13,6 @@ use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::request_id::{
     MakeRequestUuid, PropagateRequestIdLayer, RequestId, SetRequestIdLayer,
 };
-use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::auth::crypto::Keys;
@@ -95,9 +94,7 @@ fn app(
     let hsts = (settings.secure_hsts_seconds > 0)
         .then(|| HeaderValue::from_str(&format!("max-age={}", settings.secure_hsts_seconds)).ok())
         .flatten();
-    let header = |name: HeaderName, value: Option<HeaderValue>| {
-        SetResponseHeaderLayer::if_not_present(name, value)
-    };
+    let headers = SecurityHeaders { hsts };
     tower::ServiceBuilder::new()
         .map_response(IntoResponse::into_response)
         .layer(SetRequestIdLayer::new(request_id.clone(), MakeRequestUuid))
@@ -113,22 +110,10 @@ fn app(
                     tracing::info!(status = res.status().as_u16(), micros = u64::try_from(latency.as_micros()).unwrap_or(u64::MAX), "served");
                 }),
         )
-        .layer(header(header::STRICT_TRANSPORT_SECURITY, hsts))
-        .layer(header(header::X_FRAME_OPTIONS, Some(HeaderValue::from_static("DENY"))))
-        .layer(header(
-            HeaderName::from_static("cross-origin-opener-policy"),
-            Some(HeaderValue::from_static("same-origin")),
-        ))
-        .layer(header(header::REFERRER_POLICY, Some(HeaderValue::from_static("same-origin"))))
-        .layer(header(
-            HeaderName::from_static("x-content-type-options"),
-            Some(HeaderValue::from_static("nosniff")),
-        ))
-        .layer(middleware::from_fn_with_state(state.clone(), allowed_hosts))
+        .map_response(move |response| headers.add(response))
         .layer(cors(&settings))
-        .layer(middleware::from_fn_with_state(state.clone(), body_limit))
+        .layer(middleware::from_fn_with_state(state.clone(), gate))
         .layer(axum::extract::DefaultBodyLimit::max(settings.body_limit))
-        .layer(middleware::from_fn(method_not_allowed))
         .service(router(state))
 }
 
@@ -145,11 +130,11 @@ fn host_name(host: &str) -> &str {
     }
 }
 
-/// Django's ALLOWED_HOSTS: when set, any other Host header is a 400.
-async fn allowed_hosts(State(state): State<AppState>, req: Request, next: Next) -> Response {
+/// Django's ALLOWED_HOSTS: when set, any other Host header is refused (`Some`).
+fn refuse_host(state: &AppState, req: &Request) -> Option<Response> {
     let allowed = &state.settings.allowed_hosts;
     if allowed.is_empty() || allowed.iter().any(|h| h == "*") {
-        return next.run(req).await;
+        return None;
     }
     let host = req
         .headers()
@@ -162,11 +147,25 @@ async fn allowed_hosts(State(state): State<AppState>, req: Request, next: Next) 
             || (h.starts_with('.') && (name.ends_with(h.as_str()) || name == &h[1..]))
     });
     if ok {
-        next.run(req).await
-    } else {
-        tracing::warn!(host, "disallowed Host header");
-        ApiError::BadRequest(format!("Invalid HTTP_HOST header: '{host}'.")).into_response()
+        return None;
     }
+    tracing::warn!(host, "disallowed Host header");
+    Some(ApiError::BadRequest(format!("Invalid HTTP_HOST header: '{host}'.")).into_response())
+}
+
+/// What every request passes before the router and every response after it, in one
+/// middleware (each `from_fn` layer boxes and moves the request's future once more):
+/// the Host check, the body limit, DRF's 405 body.
+async fn gate(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    if let Some(refused) = refuse_host(&state, &req) {
+        return refused;
+    }
+    let method = req.method().clone();
+    let req = match read_body(&state, req).await {
+        Ok(req) => req,
+        Err(refused) => return refused,
+    };
+    method_not_allowed(method, next.run(req).await)
 }
 
 /// Django's APPEND_SLASH: a GET for `/x` that matches nothing is sent to `/x/`
@@ -201,9 +200,7 @@ async fn append_slash(routes: Router, req: Request) -> Response {
 }
 
 /// DRF's 405 body, with the `Allow` header axum already set.
-async fn method_not_allowed(req: Request, next: Next) -> Response {
-    let method = req.method().clone();
-    let response = next.run(req).await;
+fn method_not_allowed(method: Method, response: Response) -> Response {
     if response.status() != StatusCode::METHOD_NOT_ALLOWED
         || response.headers().contains_key(header::CONTENT_TYPE)
     {
@@ -218,7 +215,7 @@ async fn method_not_allowed(req: Request, next: Next) -> Response {
 }
 
 /// A declared body over the limit is refused before anything reads it.
-async fn body_limit(State(state): State<AppState>, req: Request, next: Next) -> Response {
+async fn read_body(state: &AppState, req: Request) -> Result<Request, Response> {
     let declared = req
         .headers()
         .get(header::CONTENT_LENGTH)
@@ -230,17 +227,46 @@ async fn body_limit(State(state): State<AppState>, req: Request, next: Next) -> 
         response
             .headers_mut()
             .insert(header::CONNECTION, HeaderValue::from_static("close"));
-        return response;
+        return Err(response);
     }
     // Read the body now: a request refused before its handler reads the body (401,
     // 403) would otherwise leave it unread, and the connection would be dropped.
     let (parts, body) = req.into_parts();
     match axum::body::to_bytes(body, state.settings.body_limit).await {
-        Ok(bytes) => {
-            next.run(Request::from_parts(parts, axum::body::Body::from(bytes)))
-                .await
+        Ok(bytes) => Ok(Request::from_parts(parts, axum::body::Body::from(bytes))),
+        Err(_) => Err(ApiError::PayloadTooLarge.into_response()),
+    }
+}
+
+/// Django's security headers on every response, unless a handler set its own.
+#[derive(Clone)]
+struct SecurityHeaders {
+    hsts: Option<HeaderValue>,
+}
+
+impl SecurityHeaders {
+    fn add(&self, mut response: Response) -> Response {
+        let headers = response.headers_mut();
+        let fixed = [
+            (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+            (header::REFERRER_POLICY, "same-origin"),
+            (
+                HeaderName::from_static("cross-origin-opener-policy"),
+                "same-origin",
+            ),
+            (header::X_FRAME_OPTIONS, "DENY"),
+        ];
+        for (name, value) in fixed {
+            headers
+                .entry(name)
+                .or_insert(HeaderValue::from_static(value));
         }
-        Err(_) => ApiError::PayloadTooLarge.into_response(),
+        if let Some(hsts) = &self.hsts {
+            headers
+                .entry(header::STRICT_TRANSPORT_SECURITY)
+                .or_insert_with(|| hsts.clone());
+        }
+        response
     }
 }
 

@@ -97,3 +97,47 @@ async fn a_lost_database_is_a_generic_503_and_readyz_says_so() {
     );
     assert!(!text.to_lowercase().contains("sql"), "{text}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connections_lost_to_a_postgresql_restart_are_replaced() {
+    let Some(app) = TestApp::spawn(Backend::Postgres, |_| {}).await else {
+        return;
+    };
+    let alice = app.user("alice").await;
+    // use several pooled connections at once, so more than one is lost
+    let lists = (0..8).map(|_| alice.get("/api/messages").send());
+    for r in futures::future::join_all(lists).await {
+        assert_eq!(r.unwrap().status(), 200);
+    }
+    let name = app.pg_database().unwrap();
+    let server = pg_server_url();
+    tokio::task::spawn_blocking(move || {
+        let mut conn = PgConnection::establish(&server).unwrap();
+        conn.batch_execute(&format!(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+             WHERE datname = '{name}' AND application_name <> 'hearth-listener'"
+        ))
+        .unwrap();
+    })
+    .await
+    .unwrap();
+    // each lost connection may fail one request (503), and is not lent again
+    let mut unavailable = 0;
+    let mut ok_in_a_row = 0;
+    for _ in 0..40 {
+        let r = alice.get("/api/messages").send().await.unwrap();
+        match r.status().as_u16() {
+            200 => ok_in_a_row += 1,
+            503 => {
+                unavailable += 1;
+                ok_in_a_row = 0;
+            }
+            other => panic!("{other}"),
+        }
+    }
+    assert!(
+        ok_in_a_row >= 20,
+        "still failing: {unavailable} answers were 503"
+    );
+    assert!(unavailable <= 8, "{unavailable} answers were 503");
+}

@@ -1,6 +1,6 @@
 //! The live feed behind `/api/messages/stream`: a broadcast of new messages, each
 //! serialized once for every client. On SQLite the posting process feeds it. On
-//! PostgreSQL a post is a NOTIFY, and each instance's one listener turns the
+//! PostgreSQL an insert NOTIFYs (a trigger), and each instance's one listener turns the
 //! notifications into events, so every instance sharing the database sees every
 //! message.
 
@@ -9,7 +9,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::response::sse::Event;
-use diesel::connection::SimpleConnection as _;
 use tokio::sync::{broadcast, mpsc, watch};
 use tokio_postgres::{AsyncMessage, NoTls};
 
@@ -118,13 +117,8 @@ impl Hub {
     /// Makes a message just inserted on `conn` live. Never waits for clients.
     pub fn publish(&self, conn: &mut Conn, message: &Message) {
         match conn {
-            // every instance's listener, this one's too, sends it on
-            Conn::Pg(pg) => {
-                let notify = format!("NOTIFY {CHANNEL}, '{}'", message.id);
-                if let Err(err) = pg.batch_execute(&notify) {
-                    tracing::error!(id = message.id, error = %err, "cannot notify the message stream");
-                }
-            }
+            // a trigger on `messages` NOTIFYs every instance's listener, this one's too
+            Conn::Pg(_) => {}
             Conn::Sqlite(_) => {
                 if self.feed.receiver_count() > 0 {
                     if let Some(live) = Live::new(message.clone()) {

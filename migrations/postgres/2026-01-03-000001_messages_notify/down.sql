@@ -1,0 +1,2 @@
+DROP TRIGGER messages_notify ON messages;
+DROP FUNCTION hearth_notify_message();

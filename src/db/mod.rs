@@ -114,11 +114,16 @@ impl std::ops::DerefMut for Pooled {
 }
 
 impl Pooled {
-    /// Notes an error that means the connection itself is gone.
-    fn check(&mut self, error: &ApiError) {
-        if matches!(error, ApiError::Unavailable(_)) {
+    /// Runs `work`, noting an error that means the connection itself is gone.
+    fn run<R>(
+        &mut self,
+        work: impl FnOnce(&mut Conn) -> Result<R, ApiError>,
+    ) -> Result<R, ApiError> {
+        let result = work(&mut self.conn);
+        if matches!(result, Err(ApiError::Unavailable(_))) {
             self.lost = true;
         }
+        result
     }
 }
 
@@ -228,12 +233,7 @@ impl Db {
         let span = tracing::Span::current();
         tokio::task::spawn_blocking(move || {
             let _entered = span.enter();
-            let mut conn = db.get()?;
-            let result = work(&mut conn);
-            if let Err(error) = &result {
-                conn.check(error);
-            }
-            result
+            db.get()?.run(work)
         })
         .await
         .map_err(|e| ApiError::Internal(anyhow::anyhow!("database task failed: {e}")))?
@@ -251,11 +251,7 @@ impl Db {
     {
         if self.backend == Backend::Sqlite {
             if let Some(mut conn) = self.pool.try_get() {
-                let result = work(&mut conn);
-                if let Err(error) = &result {
-                    conn.check(error);
-                }
-                return result;
+                return conn.run(work);
             }
         }
         self.run(work).await

@@ -137,9 +137,15 @@ pub struct Manager {
 impl Manager {
     fn open(&self) -> Result<Conn, r2d2::Error> {
         match &self.target {
-            Target::Postgres(url) => PgConnection::establish(url)
-                .map(Conn::Pg)
-                .map_err(r2d2::Error::ConnectionError),
+            Target::Postgres(url) => {
+                let mut conn =
+                    PgConnection::establish(url).map_err(r2d2::Error::ConnectionError)?;
+                // Hearth announces its own new messages (`messages::live`); the
+                // table's trigger then stays quiet for these sessions
+                conn.batch_execute("SET hearth.announces = on")
+                    .map_err(r2d2::Error::QueryError)?;
+                Ok(Conn::Pg(conn))
+            }
             Target::Sqlite(path) => {
                 let mut conn =
                     SqliteConnection::establish(path).map_err(r2d2::Error::ConnectionError)?;

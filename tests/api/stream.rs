@@ -337,12 +337,18 @@ both_backends! {
 
 /// PostgreSQL's `pg_stat_activity` rows of this app's listeners.
 async fn listeners(app: &TestApp, terminate: bool) -> i64 {
+    backends(app, "hearth-listener", terminate).await
+}
+
+/// PostgreSQL's `pg_stat_activity` rows of this app's connections named `name`;
+/// with `terminate`, it ends them.
+async fn backends(app: &TestApp, name: &'static str, terminate: bool) -> i64 {
     #[derive(diesel::QueryableByName)]
     struct Count {
         #[diesel(sql_type = diesel::sql_types::BigInt)]
         n: i64,
     }
-    let name = app.pg_database().unwrap();
+    let database = app.pg_database().unwrap();
     let what = if terminate {
         "COUNT(pg_terminate_backend(pid))"
     } else {
@@ -352,7 +358,7 @@ async fn listeners(app: &TestApp, terminate: bool) -> i64 {
         .run(move |conn| {
             let query = format!(
                 "SELECT {what} AS n FROM pg_stat_activity \
-                 WHERE application_name = 'hearth-listener' AND datname = '{name}'"
+                 WHERE application_name = '{name}' AND datname = '{database}'"
             );
             let c: Count = diesel::RunQueryDsl::get_result(diesel::sql_query(query), conn)?;
             Ok(c.n)
@@ -404,4 +410,62 @@ async fn the_listener_reconnects_and_catches_up_after_postgresql_drops_it() {
     until_listeners(&app, 1).await;
     let after = post_message(&alice, "after it came back").await;
     assert_eq!(events.next_message().await.1, after);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_message_inserted_outside_hearth_is_sent_live() {
+    let Some(app) = TestApp::spawn(Backend::Postgres, |_| {}).await else {
+        return;
+    };
+    let alice = app.user("alice").await;
+    let mut events = Events::open(alice.get(STREAM)).await;
+    // a connection of another program, as psql's would be
+    let url = app.state.settings.database_url.clone();
+    let sender = alice.id;
+    let id: i64 = tokio::task::spawn_blocking(move || {
+        use diesel::{Connection as _, RunQueryDsl as _};
+        #[derive(diesel::QueryableByName)]
+        struct Row {
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            id: i64,
+        }
+        let mut conn = diesel::PgConnection::establish(&url).unwrap();
+        let row: Row = diesel::sql_query(format!(
+            "INSERT INTO messages (sender_id, text, timestamp) \
+             VALUES ({sender}, 'from psql', now()) RETURNING id"
+        ))
+        .get_result(&mut conn)
+        .unwrap();
+        row.id
+    })
+    .await
+    .unwrap();
+    let (got, data) = events.next_message().await;
+    assert_eq!(got, id);
+    assert_eq!(data["text"], "from psql");
+    assert_eq!(data["sender"], alice.username.as_str());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn messages_are_still_announced_after_the_notifier_loses_postgresql() {
+    let Some(one) = TestApp::spawn(Backend::Postgres, |_| {}).await else {
+        return;
+    };
+    let other = one.sibling().await;
+    let alice = one.user("alice").await;
+    let mut there = Events::open(
+        other
+            .anon()
+            .get(other.url(STREAM))
+            .bearer_auth(&alice.access),
+    )
+    .await;
+    let before = post_message(&alice, "before").await;
+    assert_eq!(there.next_message().await.1, before);
+    // both instances' notifiers; the other instance's listener stays connected
+    assert_eq!(backends(&one, "hearth-notifier", true).await, 2);
+    let during = post_message(&alice, "while the notifier was away").await;
+    assert_eq!(there.next_message().await.1, during);
+    let after = post_message(&alice, "after").await;
+    assert_eq!(there.next_message().await.1, after);
 }

@@ -1,8 +1,9 @@
 //! The live feed behind `/api/messages/stream`: a broadcast of new messages, each
 //! serialized once for every client. On SQLite the posting process feeds it. On
-//! PostgreSQL an insert NOTIFYs (a trigger), and each instance's one listener turns the
-//! notifications into events, so every instance sharing the database sees every
-//! message.
+//! PostgreSQL every new message is NOTIFYd, and each instance's one listener turns
+//! the notifications into events, so every instance sharing the database sees every
+//! message. Hearth's inserts are announced after their commit by the instance's
+//! notifier; inserts from elsewhere by a trigger on the table.
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -27,6 +28,8 @@ const PAGE: i64 = 1000;
 const WINDOW: i64 = 1000;
 /// Notifications turned into events with one query.
 const BATCH: usize = 256;
+/// Most bytes of ids in one notification (PostgreSQL's limit is 8000).
+const PAYLOAD: usize = 7900;
 /// How long a new client waits for a starting listener.
 const READY_WAIT: Duration = Duration::from_secs(5);
 const MIN_BACKOFF: Duration = Duration::from_millis(250);
@@ -71,6 +74,8 @@ pub struct Hub {
     closing: Arc<watch::Sender<bool>>,
     /// Whether the feed is complete from here on: the listener knows where it starts.
     ready: watch::Receiver<bool>,
+    /// Ids of messages this instance inserted, for the notifier (PostgreSQL).
+    outbox: Option<mpsc::UnboundedSender<i64>>,
 }
 
 impl Hub {
@@ -79,7 +84,15 @@ impl Hub {
         let (feed, _) = broadcast::channel(settings.stream_buffer);
         let (closing, _) = watch::channel(false);
         let (ready_tx, ready) = watch::channel(db.backend() == Backend::Sqlite);
+        let mut outbox = None;
         if db.backend() == Backend::Postgres {
+            let (tx, rx) = mpsc::unbounded_channel();
+            outbox = Some(tx);
+            let notifier = Notifier {
+                outbox: rx,
+                pending: Vec::new(),
+            };
+            tokio::spawn(notifier.run(settings.database_url.clone(), closing.subscribe()));
             let listener = Listener {
                 db: db.clone(),
                 feed: feed.clone(),
@@ -93,6 +106,7 @@ impl Hub {
             feed,
             closing: Arc::new(closing),
             ready,
+            outbox,
         }
     }
 
@@ -114,11 +128,16 @@ impl Hub {
         })
     }
 
-    /// Makes a message just inserted on `conn` live. Never waits for clients.
+    /// Makes a message just inserted (and committed) on `conn` live. Never waits,
+    /// for clients or for PostgreSQL.
     pub fn publish(&self, conn: &mut Conn, message: &Message) {
         match conn {
-            // a trigger on `messages` NOTIFYs every instance's listener, this one's too
-            Conn::Pg(_) => {}
+            // every instance's listener hears of it from the notifier, this one's too
+            Conn::Pg(_) => {
+                if let Some(outbox) = &self.outbox {
+                    let _ = outbox.send(message.id);
+                }
+            }
             Conn::Sqlite(_) => {
                 if self.feed.receiver_count() > 0 {
                     if let Some(live) = Live::new(message.clone()) {
@@ -187,18 +206,21 @@ impl Listener {
         tokio::spawn(async move {
             loop {
                 let note = std::future::poll_fn(|cx| connection.poll_message(cx)).await;
-                let id = match note {
-                    Some(Ok(AsyncMessage::Notification(n))) => match n.payload().parse() {
-                        Ok(id) => Ok(id),
-                        Err(_) => continue,
-                    },
-                    Some(Ok(_)) => continue,
-                    Some(Err(err)) => Err(err),
+                match note {
+                    // one id (the trigger) or several, comma-separated (a notifier)
+                    Some(Ok(AsyncMessage::Notification(n))) => {
+                        for id in n.payload().split(',').filter_map(|id| id.parse().ok()) {
+                            if tx.send(Ok(id)).is_err() {
+                                return;
+                            }
+                        }
+                    }
+                    Some(Ok(_)) => {}
+                    Some(Err(err)) => {
+                        let _ = tx.send(Err(err));
+                        return;
+                    }
                     None => return,
-                };
-                let failed = id.is_err();
-                if tx.send(id).is_err() || failed {
-                    return;
                 }
             }
         });
@@ -271,5 +293,109 @@ impl Listener {
         if let Some(&last) = self.sent.last() {
             self.sent = self.sent.split_off(&(last - WINDOW));
         }
+    }
+}
+
+/// One per instance on PostgreSQL: NOTIFYs the ids of the messages this instance
+/// inserted, after their commit, as many to a notification as have come in since
+/// the last. A NOTIFY serializes commits database-wide until its own commit is on
+/// disk; here that is one short commit per batch, which does not wait for the disk
+/// (`synchronous_commit = off`: a notification lost in a crash is news to no one).
+struct Notifier {
+    outbox: mpsc::UnboundedReceiver<i64>,
+    /// Ids taken from the outbox and not yet sent; kept across reconnects.
+    pending: Vec<i64>,
+}
+
+impl Notifier {
+    async fn run(mut self, url: String, mut closing: watch::Receiver<bool>) {
+        let mut backoff = MIN_BACKOFF;
+        loop {
+            // not stopped by `closing`: requests still finishing may post
+            match self.session(&url, &mut backoff).await {
+                // the hub is gone
+                Ok(()) => return,
+                Err(err) => {
+                    tracing::warn!(error = %err, retry_in = ?backoff, "the message notifier lost PostgreSQL");
+                }
+            }
+            tokio::select! {
+                _ = closing.wait_for(|closing| *closing) => return,
+                () = tokio::time::sleep(backoff) => {}
+            }
+            backoff = (backoff * 2).min(MAX_BACKOFF);
+        }
+    }
+
+    /// Notifies until the connection fails or the outbox closes.
+    async fn session(&mut self, url: &str, backoff: &mut Duration) -> anyhow::Result<()> {
+        let mut config: tokio_postgres::Config = url.parse()?;
+        config
+            .application_name("hearth-notifier")
+            .connect_timeout(Duration::from_secs(5))
+            .keepalives_idle(Duration::from_secs(30))
+            .keepalives_interval(Duration::from_secs(10))
+            .keepalives_retries(3);
+        let (client, connection) = config.connect(NoTls).await?;
+        let driver = tokio::spawn(connection);
+        let outcome = async {
+            client.batch_execute("SET synchronous_commit = off").await?;
+            let notify = client.prepare("SELECT pg_notify($1, $2)").await?;
+            *backoff = MIN_BACKOFF;
+            loop {
+                if self.pending.is_empty() {
+                    match self.outbox.recv().await {
+                        Some(id) => self.pending.push(id),
+                        None => return Ok(()),
+                    }
+                }
+                while let Ok(id) = self.outbox.try_recv() {
+                    self.pending.push(id);
+                }
+                let (payload, taken) = payload(&self.pending);
+                client.execute(&notify, &[&CHANNEL, &payload]).await?;
+                self.pending.drain(..taken);
+            }
+        }
+        .await;
+        driver.abort();
+        outcome
+    }
+}
+
+/// The first ids of `ids` that fit in one notification, comma-separated, and how
+/// many that is.
+fn payload(ids: &[i64]) -> (String, usize) {
+    let mut payload = String::new();
+    let mut taken = 0;
+    for id in ids {
+        let id = id.to_string();
+        if !payload.is_empty() && payload.len() + 1 + id.len() > PAYLOAD {
+            break;
+        }
+        if !payload.is_empty() {
+            payload.push(',');
+        }
+        payload.push_str(&id);
+        taken += 1;
+    }
+    (payload, taken)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_payload_holds_as_many_ids_as_fit() {
+        assert_eq!(payload(&[7]), ("7".to_owned(), 1));
+        assert_eq!(payload(&[1, 22, 333]), ("1,22,333".to_owned(), 3));
+        let many: Vec<i64> = (1_000_000_000..1_000_010_000).collect();
+        let (text, taken) = payload(&many);
+        assert!(text.len() <= PAYLOAD, "{}", text.len());
+        assert_eq!(taken, (PAYLOAD + 1) / 11);
+        assert_eq!(text.split(',').count(), taken);
+        let (rest, _) = payload(&many[taken..]);
+        assert!(rest.starts_with(&many[taken].to_string()));
     }
 }

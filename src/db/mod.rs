@@ -298,6 +298,22 @@ impl Db {
     }
 }
 
+/// A page whose rows each carry the total (a `COUNT(*)` subquery in the page's own
+/// query: one statement and, on PostgreSQL, one round trip instead of two). A page
+/// past the end has no row to carry it; then `count` asks.
+pub fn with_total<T>(
+    rows: Vec<(T, Option<i64>)>,
+    offset: i64,
+    count: impl FnOnce() -> Result<i64, ApiError>,
+) -> Result<(Vec<T>, i64), ApiError> {
+    let total = match rows.first() {
+        Some((_, total)) => total.unwrap_or_default(),
+        None if offset > 0 => count()?,
+        None => 0,
+    };
+    Ok((rows.into_iter().map(|(row, _)| row).collect(), total))
+}
+
 /// Tells a unique-constraint violation apart, on either backend.
 pub trait DieselErrorExt {
     fn is_unique_violation(&self) -> bool;

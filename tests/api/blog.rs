@@ -159,6 +159,9 @@ both_backends! {
         let page = expect(r, 200).await;
         let got: Vec<Value> = page.as_array().unwrap().iter().map(|p| p["id"].clone()).collect();
         assert_eq!(got, ids[2..4]);
+        let r = app.anon().get(app.url("/api/blogposts/?offset=9")).send().await.unwrap();
+        assert_eq!(r.headers()["x-total-count"], "5");
+        assert_eq!(expect(r, 200).await, json!([]));
         let r = app.anon().get(app.url("/api/blogposts/")).send().await.unwrap();
         assert!(!r.headers().contains_key("link"));
         let all: Vec<Value> = expect(r, 200).await.as_array().unwrap().iter().map(|p| p["id"].clone()).collect();

@@ -103,6 +103,10 @@ both_backends! {
         let link = r.headers()["link"].to_str().unwrap().to_owned();
         assert!(!link.contains("next") && link.contains("offset=2>; rel=\"prev\""), "{link}");
         assert_eq!(expect(r, 200).await, json!(all[4..]));
+        // past the end: no rows, the total still counted
+        let r = alice.get("/api/messages?limit=2&offset=10").send().await.unwrap();
+        assert_eq!(r.headers()["x-total-count"], "5");
+        assert_eq!(expect(r, 200).await, json!([]));
     }
 
     async fn any_user_reads_a_message_and_a_missing_one_is_404(app) {

@@ -326,8 +326,12 @@ both_backends! {
         assert!(r.headers()["link"].to_str().unwrap().contains("rel=\"next\""));
         assert_eq!(expect(r, 200).await, json!(albums[..2]));
         let r = anon.get(app.url("/music/album?limit=2&offset=2")).send().await.unwrap();
+        assert_eq!(r.headers()["x-total-count"], "3");
         assert!(r.headers()["link"].to_str().unwrap().contains("rel=\"prev\""));
         assert_eq!(expect(r, 200).await, json!(albums[2..]));
+        let r = anon.get(app.url("/music/song?offset=5")).send().await.unwrap();
+        assert_eq!(r.headers()["x-total-count"], "1");
+        assert_eq!(expect(r, 200).await, json!([]));
         let r = anon.get(app.url("/music/song")).send().await.unwrap();
         assert_eq!(r.headers()["x-total-count"], "1");
         assert!(!r.headers().contains_key("link"));

@@ -77,15 +77,17 @@ pub struct PostChanges {
 
 /// One page of posts by id, and the total.
 pub fn list(conn: &mut Conn, limit: i64, offset: i64) -> Result<(Vec<Post>, i64), ApiError> {
+    let all = diesel::alias!(blog_posts as all_posts);
     let rows = blog_posts::table
         .inner_join(users::table)
-        .select(POST_COLUMNS)
+        .select((POST_COLUMNS, all.count().single_value()))
         .order(blog_posts::id)
         .limit(limit)
         .offset(offset)
-        .load::<Post>(conn)?;
-    let total = blog_posts::table.count().get_result(conn)?;
-    Ok((rows, total))
+        .load(conn)?;
+    crate::db::with_total(rows, offset, || {
+        Ok(blog_posts::table.count().get_result(conn)?)
+    })
 }
 
 pub fn find(conn: &mut Conn, id: i64) -> Result<Option<Post>, ApiError> {

@@ -41,7 +41,7 @@ pub async fn list(
     let (limit, offset) = (page.limit, page.offset);
     let (rows, total) = state
         .db
-        .read(move |conn| Ok((queries::list(conn, limit, offset)?, queries::count(conn)?)))
+        .read(move |conn| queries::list(conn, limit, offset))
         .await?;
     let rows: Vec<MessageOut> = rows.into_iter().map(MessageOut::from).collect();
     Ok(page.respond(&rows, total))

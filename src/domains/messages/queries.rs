@@ -47,15 +47,17 @@ const COLUMNS: Columns = (
     messages::timestamp,
 );
 
-/// One page, oldest first.
-pub fn list(conn: &mut Conn, limit: i64, offset: i64) -> Result<Vec<Message>, ApiError> {
-    Ok(native!(conn, |c| messages::table
+/// One page, oldest first, and how many messages there are.
+pub fn list(conn: &mut Conn, limit: i64, offset: i64) -> Result<(Vec<Message>, i64), ApiError> {
+    let all = diesel::alias!(messages as all_messages);
+    let rows = native!(conn, |c| messages::table
         .inner_join(users::table)
         .order(messages::id.asc())
         .limit(limit)
         .offset(offset)
-        .select(COLUMNS)
-        .load(c))?)
+        .select((COLUMNS, all.count().single_value()))
+        .load(c))?;
+    crate::db::with_total(rows, offset, || count(conn))
 }
 
 pub fn count(conn: &mut Conn) -> Result<i64, ApiError> {

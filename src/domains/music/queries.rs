@@ -3,7 +3,7 @@
 use chrono::NaiveDate;
 use diesel::prelude::*;
 
-use crate::db::{native, Conn, DieselErrorExt as _, OptionalExt as _};
+use crate::db::{native, with_total, Conn, DieselErrorExt as _, OptionalExt as _};
 use crate::error::ApiError;
 
 diesel::table! {
@@ -81,14 +81,16 @@ pub struct Like {
 // --- albums
 
 pub fn albums(conn: &mut Conn, limit: i64, offset: i64) -> Result<(Vec<Album>, i64), ApiError> {
+    let all = diesel::alias!(albums as all_albums);
     let rows = native!(conn, |c| albums::table
         .order(albums::id)
         .limit(limit)
         .offset(offset)
-        .select(albums::all_columns)
+        .select((albums::all_columns, all.count().single_value()))
         .load(c))?;
-    let total = native!(conn, |c| albums::table.count().get_result(c))?;
-    Ok((rows, total))
+    with_total(rows, offset, || {
+        Ok(native!(conn, |c| albums::table.count().get_result(c))?)
+    })
 }
 
 pub fn album(conn: &mut Conn, id: i64) -> Result<Option<Album>, ApiError> {
@@ -141,14 +143,16 @@ pub fn delete_album(conn: &mut Conn, id: i64) -> Result<bool, ApiError> {
 // --- songs
 
 pub fn songs(conn: &mut Conn, limit: i64, offset: i64) -> Result<(Vec<Song>, i64), ApiError> {
+    let all = diesel::alias!(songs as all_songs);
     let rows = native!(conn, |c| songs::table
         .order(songs::id)
         .limit(limit)
         .offset(offset)
-        .select(songs::all_columns)
+        .select((songs::all_columns, all.count().single_value()))
         .load(c))?;
-    let total = native!(conn, |c| songs::table.count().get_result(c))?;
-    Ok((rows, total))
+    with_total(rows, offset, || {
+        Ok(native!(conn, |c| songs::table.count().get_result(c))?)
+    })
 }
 
 pub fn songs_in_album(

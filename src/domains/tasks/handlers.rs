@@ -41,12 +41,7 @@ pub async fn list(
     let (user_id, limit, offset) = (user.id, page.limit, page.offset);
     let (rows, total) = state
         .db
-        .read(move |conn| {
-            Ok((
-                queries::list_owned(conn, user_id, limit, offset)?,
-                queries::count_owned(conn, user_id)?,
-            ))
-        })
+        .read(move |conn| queries::list_owned(conn, user_id, limit, offset))
         .await?;
     let rows: Vec<TaskOut> = rows.into_iter().map(TaskOut::from).collect();
     Ok(page.respond(&rows, total))

@@ -53,20 +53,26 @@ pub struct TaskUpdate<'a> {
     pub updated_at: NaiveDateTime,
 }
 
-/// One page of the owner's tasks, by id.
+/// One page of the owner's tasks, by id, and how many the owner has.
 pub fn list_owned(
     conn: &mut Conn,
     user_id: i64,
     limit: i64,
     offset: i64,
-) -> Result<Vec<Task>, ApiError> {
-    Ok(native!(conn, |c| tasks::table
+) -> Result<(Vec<Task>, i64), ApiError> {
+    let all = diesel::alias!(tasks as all_tasks);
+    let total = all
+        .filter(all.field(tasks::user_id).eq(user_id))
+        .count()
+        .single_value();
+    let rows = native!(conn, |c| tasks::table
         .filter(tasks::user_id.eq(user_id))
         .order(tasks::id.asc())
         .limit(limit)
         .offset(offset)
-        .select(tasks::all_columns)
-        .load(c))?)
+        .select((tasks::all_columns, total))
+        .load(c))?;
+    crate::db::with_total(rows, offset, || count_owned(conn, user_id))
 }
 
 pub fn count_owned(conn: &mut Conn, user_id: i64) -> Result<i64, ApiError> {

@@ -15,6 +15,7 @@ use crate::auth::jwt::{self, Kind, TokenError};
 use crate::auth::logins::{self, Client};
 use crate::auth::users::User;
 use crate::auth::{csrf, tokens};
+use crate::db::Conn;
 use crate::error::ApiError;
 
 pub const SESSION_COOKIE: &str = "sessionid";
@@ -193,71 +194,133 @@ pub fn is_secure(parts: &Parts, state: &AppState) -> bool {
             == Some("https")
 }
 
-async fn authenticate(parts: &Parts, state: &AppState) -> Result<Option<Auth>, ApiError> {
-    let authorization = parts
-        .headers
-        .get(header::AUTHORIZATION)
-        .map(|v| v.to_str().unwrap_or_default());
-    if let Some(value) = authorization {
-        let mut words = value.split(' ').filter(|w| !w.is_empty());
-        match words.next() {
-            Some("Bearer") => {
-                let (Some(token), None) = (words.next(), words.next()) else {
-                    return Err(ApiError::AuthFailed(json!({
-                        "detail": "Authorization header must contain two space-delimited values",
-                        "code": "bad_authorization_header",
-                    })));
-                };
-                return bearer(state, token).await.map(Some);
-            }
-            Some("Token") => {
-                let key = match (words.next(), words.next()) {
-                    (None, _) => {
-                        return Err(detail("Invalid token header. No credentials provided."))
-                    }
-                    (Some(_), Some(_)) => {
-                        return Err(detail(
-                            "Invalid token header. Token string should not contain spaces.",
-                        ))
-                    }
-                    (Some(key), None) => key.to_owned(),
-                };
-                return drf_token(state, key).await.map(Some);
-            }
-            _ => {}
-        }
-    }
-    session(parts, state).await
+/// What the `Authorization` header offers, in DRF's order; anything else falls
+/// through to the session cookie.
+enum Credentials<'a> {
+    Bearer(&'a str),
+    Token(&'a str),
+    Other,
 }
 
-async fn bearer(state: &AppState, token: &str) -> Result<Auth, ApiError> {
-    let claims = jwt::decode(&state.keys, token, Kind::Access).map_err(token_not_valid)?;
-    let user_id = claims
-        .user_id()
-        .ok_or_else(|| token_not_valid(TokenError::Invalid))?;
-    let login = claims.login;
-    let found = state
-        .db
-        .read(move |conn| logins::user_with_login(conn, user_id, login))
-        .await?;
-    let Some((user, live)) = found else {
-        return Err(ApiError::AuthFailed(
-            json!({"detail": "User not found", "code": "user_not_found"}),
-        ));
+fn credentials(parts: &Parts) -> Result<Credentials<'_>, ApiError> {
+    let Some(value) = parts.headers.get(header::AUTHORIZATION) else {
+        return Ok(Credentials::Other);
     };
-    if !user.is_active {
-        return Err(ApiError::AuthFailed(
-            json!({"detail": "User is inactive", "code": "user_inactive"}),
-        ));
+    let mut words = value
+        .to_str()
+        .unwrap_or_default()
+        .split(' ')
+        .filter(|w| !w.is_empty());
+    match words.next() {
+        Some("Bearer") => match (words.next(), words.next()) {
+            (Some(token), None) => Ok(Credentials::Bearer(token)),
+            _ => Err(ApiError::AuthFailed(json!({
+                "detail": "Authorization header must contain two space-delimited values",
+                "code": "bad_authorization_header",
+            }))),
+        },
+        Some("Token") => match (words.next(), words.next()) {
+            (None, _) => Err(detail("Invalid token header. No credentials provided.")),
+            (Some(_), Some(_)) => Err(detail(
+                "Invalid token header. Token string should not contain spaces.",
+            )),
+            (Some(key), None) => Ok(Credentials::Token(key)),
+        },
+        _ => Ok(Credentials::Other),
     }
-    // a logout-all, password change or ended login invalidates its access tokens at once
-    if claims.ver.unwrap_or(0) != user.auth_version || !live {
-        return Err(token_not_valid(TokenError::Invalid));
+}
+
+async fn authenticate(parts: &Parts, state: &AppState) -> Result<Option<Auth>, ApiError> {
+    match credentials(parts)? {
+        Credentials::Bearer(token) => {
+            let claims = BearerClaims::decode(state, token)?;
+            state
+                .db
+                .read(move |conn| claims.check(conn))
+                .await
+                .map(Some)
+        }
+        Credentials::Token(key) => drf_token(state, key.to_owned()).await.map(Some),
+        Credentials::Other => session(parts, state).await,
     }
-    Ok(Auth {
-        user,
-        via: Via::Jwt { login },
-    })
+}
+
+/// A valid access token's claims, before the database confirms them.
+#[derive(Debug, Clone, Copy)]
+struct BearerClaims {
+    user_id: i64,
+    login: Option<i64>,
+    version: i64,
+}
+
+impl BearerClaims {
+    fn decode(state: &AppState, token: &str) -> Result<Self, ApiError> {
+        let claims = jwt::decode(&state.keys, token, Kind::Access).map_err(token_not_valid)?;
+        Ok(Self {
+            user_id: claims
+                .user_id()
+                .ok_or_else(|| token_not_valid(TokenError::Invalid))?,
+            login: claims.login,
+            version: claims.ver.unwrap_or(0),
+        })
+    }
+
+    fn check(self, conn: &mut Conn) -> Result<Auth, ApiError> {
+        let Some((user, live)) = logins::user_with_login(conn, self.user_id, self.login)? else {
+            return Err(ApiError::AuthFailed(
+                json!({"detail": "User not found", "code": "user_not_found"}),
+            ));
+        };
+        if !user.is_active {
+            return Err(ApiError::AuthFailed(
+                json!({"detail": "User is inactive", "code": "user_inactive"}),
+            ));
+        }
+        // a logout-all, password change or ended login invalidates its access tokens at once
+        if self.version != user.auth_version || !live {
+            return Err(token_not_valid(TokenError::Invalid));
+        }
+        Ok(Auth {
+            user,
+            via: Via::Jwt { login: self.login },
+        })
+    }
+}
+
+/// The authenticated caller, for routes that confirm a Bearer token in their own
+/// database call: one trip to the database's threads instead of two. Other
+/// credentials are checked here, as for [`CurrentUser`]; anonymous is 401.
+#[derive(Debug, Clone)]
+pub struct Caller(Pending);
+
+#[derive(Debug, Clone)]
+enum Pending {
+    Known(Auth),
+    Bearer(BearerClaims),
+}
+
+impl Caller {
+    /// The caller, or 401, on the route's own connection, before its work.
+    pub fn check(self, conn: &mut Conn) -> Result<Auth, ApiError> {
+        match self.0 {
+            Pending::Known(auth) => Ok(auth),
+            Pending::Bearer(claims) => claims.check(conn),
+        }
+    }
+}
+
+impl FromRequestParts<AppState> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        if parts.extensions.get::<MaybeUser>().is_none() {
+            if let Credentials::Bearer(token) = credentials(parts)? {
+                return Ok(Self(Pending::Bearer(BearerClaims::decode(state, token)?)));
+            }
+        }
+        let CurrentUser(auth) = CurrentUser::from_request_parts(parts, state).await?;
+        Ok(Self(Pending::Known(auth)))
+    }
 }
 
 async fn drf_token(state: &AppState, key: String) -> Result<Auth, ApiError> {

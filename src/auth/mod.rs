@@ -13,7 +13,7 @@ pub mod throttle;
 pub mod tokens;
 pub mod users;
 
-pub use extract::{Auth, CurrentUser, MaybeUser, Staff, Via};
+pub use extract::{Auth, Caller, CurrentUser, MaybeUser, Staff, Via};
 pub use users::User;
 
 use axum::routing::{delete, get, post};

@@ -12,7 +12,7 @@ use axum::Json;
 use super::payload::{MessageChanges, MessageIn, MessageOut, NewMessage};
 use super::queries;
 use crate::app::AppState;
-use crate::auth::CurrentUser;
+use crate::auth::{Caller, CurrentUser};
 use crate::domains::{found, owner_or_staff};
 use crate::error::ApiError;
 use crate::extract::{Body, Id, Page};
@@ -34,14 +34,17 @@ const MODEL: &str = "Message";
     security(("jwt" = []), ("token" = []), ("session" = [])),
 )]
 pub async fn list(
-    _user: CurrentUser,
+    caller: Caller,
     State(state): State<AppState>,
     page: Page,
 ) -> Result<Response, ApiError> {
     let (limit, offset) = (page.limit, page.offset);
     let (rows, total) = state
         .db
-        .read(move |conn| queries::list(conn, limit, offset))
+        .read(move |conn| {
+            caller.check(conn)?;
+            queries::list(conn, limit, offset)
+        })
         .await?;
     let rows: Vec<MessageOut> = rows.into_iter().map(MessageOut::from).collect();
     Ok(page.respond(&rows, total))

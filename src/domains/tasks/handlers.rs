@@ -12,7 +12,7 @@ use axum::Json;
 use super::payload::{TaskIn, TaskInput, TaskOut};
 use super::queries::{self, NewTask, TaskUpdate};
 use crate::app::AppState;
-use crate::auth::CurrentUser;
+use crate::auth::{Caller, CurrentUser};
 use crate::domains::found;
 use crate::error::ApiError;
 use crate::extract::{Body, Id, Page};
@@ -34,14 +34,17 @@ const MODEL: &str = "Task";
     security(("jwt" = []), ("token" = []), ("session" = [])),
 )]
 pub async fn list(
-    user: CurrentUser,
+    caller: Caller,
     State(state): State<AppState>,
     page: Page,
 ) -> Result<Response, ApiError> {
-    let (user_id, limit, offset) = (user.id, page.limit, page.offset);
+    let (limit, offset) = (page.limit, page.offset);
     let (rows, total) = state
         .db
-        .read(move |conn| queries::list_owned(conn, user_id, limit, offset))
+        .read(move |conn| {
+            let owner = caller.check(conn)?.user.id;
+            queries::list_owned(conn, owner, limit, offset)
+        })
         .await?;
     let rows: Vec<TaskOut> = rows.into_iter().map(TaskOut::from).collect();
     Ok(page.respond(&rows, total))

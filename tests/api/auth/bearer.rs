@@ -109,6 +109,35 @@ both_backends! {
         assert_eq!(body["code"], "no_active_account", "{body}");
     }
 
+    async fn the_lists_that_check_a_bearer_in_their_own_query_refuse_the_same_tokens(app) {
+        // `/api/messages` and `/api/tasks/` confirm the token beside their own work
+        let alice = app.user("alice").await;
+        let (access, _) = app.obtain_pair(&alice.username, &alice.password).await;
+        let get = |path: &'static str, token: String| {
+            let request = app.anon().get(app.url(path)).bearer_auth(token);
+            async move { request.send().await.unwrap() }
+        };
+        for path in ["/api/messages", "/api/tasks/"] {
+            expect(get(path, access.clone()).await, 200).await;
+            expect_bad_access(get(path, tampered(&access)).await, "Token is invalid").await;
+            let minted = simplejwt_token(SECRET, alice.id + 1000, "access", 300, 0);
+            let body = expect_401(get(path, minted).await).await;
+            assert_eq!(body, json!({ "detail": "User not found", "code": "user_not_found" }));
+        }
+        app.set_active(alice.id, false).await;
+        for path in ["/api/messages", "/api/tasks/"] {
+            let body = expect_401(get(path, access.clone()).await).await;
+            assert_eq!(body, json!({ "detail": "User is inactive", "code": "user_inactive" }));
+        }
+        app.set_active(alice.id, true).await;
+        expect(get("/api/tasks/", access.clone()).await, 200).await;
+        let r = app.anon().post(app.url("/api/auth/logout-all/")).bearer_auth(&alice.access).send().await.unwrap();
+        expect(r, 200).await;
+        for path in ["/api/messages", "/api/tasks/"] {
+            expect_bad_access(get(path, access.clone()).await, "Token is invalid").await;
+        }
+    }
+
     async fn a_bad_bearer_does_not_fall_back_to_the_session(app) {
         let alice = app.user("alice").await;
         let browser = app.session_login(&alice.username, &alice.password).await;

@@ -110,7 +110,8 @@ both_backends! {
     }
 
     async fn the_lists_that_check_a_bearer_in_their_own_query_refuse_the_same_tokens(app) {
-        // `/api/messages` and `/api/tasks/` confirm the token beside their own work
+        // `/api/messages` and `/api/tasks/` confirm the token beside the page's query;
+        // their creates, with the extractor, before any body is read
         let alice = app.user("alice").await;
         let (access, _) = app.obtain_pair(&alice.username, &alice.password).await;
         let get = |path: &'static str, token: String| {
@@ -124,10 +125,24 @@ both_backends! {
             let body = expect_401(get(path, minted).await).await;
             assert_eq!(body, json!({ "detail": "User not found", "code": "user_not_found" }));
         }
+        let post = |path: &'static str, token: String, body: &'static str| {
+            let request = app
+                .anon()
+                .post(app.url(path))
+                .bearer_auth(token)
+                .header("Content-Type", "application/json")
+                .body(body);
+            async move { request.send().await.unwrap() }
+        };
         app.set_active(alice.id, false).await;
-        for path in ["/api/messages", "/api/tasks/"] {
-            let body = expect_401(get(path, access.clone()).await).await;
-            assert_eq!(body, json!({ "detail": "User is inactive", "code": "user_inactive" }));
+        for (path, body) in [("/api/messages", r#"{"text": "x"}"#), ("/api/tasks/", r#"{"title": "x"}"#)] {
+            let refused = expect_401(get(path, access.clone()).await).await;
+            assert_eq!(refused, json!({ "detail": "User is inactive", "code": "user_inactive" }));
+            // refused before the body is read, whether it is good or malformed
+            for body in [body, "{not json"] {
+                let refused = expect_401(post(path, access.clone(), body).await).await;
+                assert_eq!(refused["code"], "user_inactive", "{refused}");
+            }
         }
         app.set_active(alice.id, true).await;
         expect(get("/api/tasks/", access.clone()).await, 200).await;
@@ -135,7 +150,13 @@ both_backends! {
         expect(r, 200).await;
         for path in ["/api/messages", "/api/tasks/"] {
             expect_bad_access(get(path, access.clone()).await, "Token is invalid").await;
+            expect_bad_access(post(path, access.clone(), "{not json").await, "Token is invalid").await;
         }
+        // nothing was written by a refused caller
+        let r = app.anon().get(app.url("/api/messages")).bearer_auth(&app.user("bob").await.access).send().await.unwrap();
+        assert_eq!(expect(r, 200).await, json!([]));
+        let (fresh, _) = app.obtain_pair(&alice.username, &alice.password).await;
+        assert_eq!(expect(get("/api/tasks/", fresh).await, 200).await, json!([]));
     }
 
     async fn a_bad_bearer_does_not_fall_back_to_the_session(app) {

@@ -2,6 +2,8 @@
 //! outage answered without leaking anything.
 
 use diesel::connection::SimpleConnection;
+use std::time::Duration;
+
 use diesel::{Connection, PgConnection};
 
 use crate::helpers::*;
@@ -140,4 +142,46 @@ async fn connections_lost_to_a_postgresql_restart_are_replaced() {
         "still failing: {unavailable} answers were 503"
     );
     assert!(unavailable <= 8, "{unavailable} answers were 503");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_sqlite_write_ahead_log_is_emptied_after_a_reader_held_it() {
+    let app = TestApp::spawn(Backend::Sqlite, |_| {}).await.unwrap();
+    let path = app.state.settings.database_url["sqlite://".len()..].to_owned();
+    let wal = std::path::PathBuf::from(format!("{path}-wal"));
+    let wal_size = || std::fs::metadata(&wal).map_or(0, |m| m.len());
+    let alice = app.user("alice").await;
+    // another program's long read: no checkpoint can get past it, so the log grows
+    let mut reader = diesel::SqliteConnection::establish(&path).unwrap();
+    reader
+        .batch_execute("BEGIN; SELECT COUNT(*) FROM messages;")
+        .unwrap();
+    let text = "x".repeat(3000);
+    let mut posted = 0;
+    while wal_size() <= 32 << 20 {
+        let r = alice
+            .post("/api/messages")
+            .json(&serde_json::json!({ "text": text }))
+            .send()
+            .await
+            .unwrap();
+        expect(r, 201).await;
+        posted += 1;
+        assert!(
+            posted < 20_000,
+            "the log did not grow: {} bytes",
+            wal_size()
+        );
+    }
+    reader.batch_execute("COMMIT;").unwrap();
+    // nothing writes any more, so SQLite itself would not checkpoint again
+    tokio::time::timeout(Duration::from_secs(30), async {
+        while wal_size() > 0 {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    })
+    .await
+    .unwrap_or_else(|_| panic!("the log still holds {} bytes", wal_size()));
+    let r = alice.get("/api/messages?limit=1").send().await.unwrap();
+    assert_eq!(r.headers()["x-total-count"], posted.to_string().as_str());
 }

@@ -543,3 +543,56 @@ impl Drop for PgDatabase {
         }
     }
 }
+
+#[test]
+fn served_requests_are_logged_without_terminal_colours_to_a_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("hearth.log");
+    let addr = format!("127.0.0.1:{}", free_port());
+    let _server = Server(
+        hearth()
+            .current_dir(dir.path())
+            .env("RUST_LOG", "info")
+            .args(["serve", "--addr", &addr])
+            .stdout(std::fs::File::create(&log).unwrap())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let mut stream = loop {
+        if let Ok(stream) = TcpStream::connect(&addr) {
+            break stream;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "hearth serve did not listen on {addr}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    std::io::Write::write_all(
+        &mut stream,
+        b"GET /music/song HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n",
+    )
+    .unwrap();
+    let mut answer = String::new();
+    std::io::Read::read_to_string(&mut stream, &mut answer).unwrap();
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    let text = loop {
+        let text = std::fs::read_to_string(&log).unwrap();
+        if text.contains("served") {
+            break text;
+        }
+        assert!(Instant::now() < deadline, "no access line in {text:?}");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let line = text.lines().find(|l| l.contains("served")).unwrap();
+    assert!(
+        line.contains("path=\"/music/song\"") && line.contains("status=200"),
+        "{line}"
+    );
+    assert!(
+        !text.contains('\u{1b}'),
+        "terminal colours in a log file: {text:?}"
+    );
+}

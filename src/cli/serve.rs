@@ -1,5 +1,7 @@
 //! `serve` and `migrate`.
 
+use std::io::IsTerminal as _;
+
 use anyhow::Context as _;
 
 use crate::app::{self, AppState};
@@ -45,8 +47,11 @@ fn init_tracing(settings: &Settings) -> tracing_appender::non_blocking::WorkerGu
     let filter = tracing_subscriber::EnvFilter::try_from_env("RUST_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,tower_http=warn"));
     let (writer, guard) = tracing_appender::non_blocking(std::io::stdout());
+    // colours only for a person at a terminal: in a log file they are noise, and
+    // writing them was a third of the cost of an access line
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(std::io::stdout().is_terminal())
         .with_writer(writer);
     if settings.log_json {
         builder.json().init();

@@ -178,11 +178,9 @@ impl Listener {
             if let Err(err) = outcome {
                 tracing::warn!(error = %err, retry_in = ?backoff, "the message stream lost PostgreSQL");
             }
-            tokio::select! {
-                _ = closing.wait_for(|closing| *closing) => return,
-                () = tokio::time::sleep(backoff) => {}
+            if !wait_to_retry(&mut closing, &mut backoff).await {
+                return;
             }
-            backoff = (backoff * 2).min(MAX_BACKOFF);
         }
     }
 
@@ -288,6 +286,17 @@ impl Listener {
     }
 }
 
+/// Sleeps `backoff` and doubles it (up to `MAX_BACKOFF`); false when the server
+/// closes meanwhile.
+async fn wait_to_retry(closing: &mut watch::Receiver<bool>, backoff: &mut Duration) -> bool {
+    let slept = tokio::select! {
+        _ = closing.wait_for(|closing| *closing) => false,
+        () = tokio::time::sleep(*backoff) => true,
+    };
+    *backoff = (*backoff * 2).min(MAX_BACKOFF);
+    slept
+}
+
 /// The listener's and the notifier's own connection, named for `pg_stat_activity`.
 fn config(url: &str, name: &str) -> anyhow::Result<tokio_postgres::Config> {
     let mut config: tokio_postgres::Config = url.parse()?;
@@ -324,11 +333,9 @@ impl Notifier {
                     tracing::warn!(error = %err, retry_in = ?backoff, "the message notifier lost PostgreSQL");
                 }
             }
-            tokio::select! {
-                _ = closing.wait_for(|closing| *closing) => return,
-                () = tokio::time::sleep(backoff) => {}
+            if !wait_to_retry(&mut closing, &mut backoff).await {
+                return;
             }
-            backoff = (backoff * 2).min(MAX_BACKOFF);
         }
     }
 

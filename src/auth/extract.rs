@@ -12,7 +12,7 @@ use serde_json::json;
 
 use crate::app::AppState;
 use crate::auth::jwt::{self, Kind, TokenError};
-use crate::auth::logins::{self, Client};
+use crate::auth::logins::{self, Client, Standing};
 use crate::auth::users::User;
 use crate::auth::{csrf, tokens};
 use crate::db::Conn;
@@ -305,6 +305,42 @@ impl Caller {
         match self.0 {
             Pending::Known(auth) => Ok(auth),
             Pending::Bearer(claims) => claims.check(conn),
+        }
+    }
+
+    /// The caller's user id, still to be confirmed by [`Caller::confirm`].
+    pub fn user_id(&self) -> i64 {
+        match &self.0 {
+            Pending::Known(auth) => auth.user.id,
+            Pending::Bearer(claims) => claims.user_id,
+        }
+    }
+
+    /// What a page query is to confirm with `logins::standing!`.
+    pub fn standing(&self) -> Standing {
+        match &self.0 {
+            Pending::Known(auth) => Standing {
+                settled: true,
+                user_id: auth.user.id,
+                login: None,
+                version: auth.user.auth_version,
+            },
+            Pending::Bearer(claims) => Standing {
+                settled: false,
+                user_id: claims.user_id,
+                login: claims.login,
+                version: claims.version,
+            },
+        }
+    }
+
+    /// Ends the check with the page query's verdict (`None`: the page had no row to
+    /// carry it). Anything but a confirmation is checked again on its own, which
+    /// also says why it fails; the page is then not shown.
+    pub fn confirm(self, conn: &mut Conn, verdict: Option<bool>) -> Result<(), ApiError> {
+        match (self.0, verdict) {
+            (Pending::Known(_), _) | (Pending::Bearer(_), Some(true)) => Ok(()),
+            (Pending::Bearer(claims), _) => claims.check(conn).map(drop),
         }
     }
 }

@@ -167,6 +167,48 @@ pub fn user_with_login(
     Ok(found.map(|(user, login, revoked)| (user, login.is_some() && revoked.0.is_none())))
 }
 
+/// What a Bearer token still needs the database to confirm, for a route that asks
+/// in its own page query instead of a statement of its own: on PostgreSQL one
+/// round trip fewer, a third more lists a second. [`standing!`] is the condition;
+/// [`user_with_login`] stays the check that says why it fails.
+#[derive(Debug, Clone, Copy)]
+pub struct Standing {
+    /// Nothing to confirm: the caller was checked already (a session, a DRF token).
+    pub settled: bool,
+    pub user_id: i64,
+    pub login: Option<i64>,
+    pub version: i64,
+}
+
+/// A [`Standing`] as one boolean column: the user is active, the token's version
+/// is current and its login, if it names one, is live (as in `BearerClaims::check`).
+macro_rules! standing {
+    ($standing:expr) => {{
+        use diesel::dsl::exists;
+        use diesel::sql_types::Bool;
+        use diesel::IntoSql as _;
+        use $crate::auth::logins::logins;
+        use $crate::auth::users::users;
+        let s: $crate::auth::logins::Standing = $standing;
+        // aliased: the page's own query may read `users` too
+        let (u, l) = diesel::alias!(users as caller, logins as caller_login);
+        let user = u
+            .select(u.field(users::id))
+            .filter(u.field(users::id).eq(s.user_id))
+            .filter(u.field(users::is_active).eq(true))
+            .filter(u.field(users::auth_version).eq(s.version));
+        let login = l
+            .select(l.field(logins::id))
+            .filter(l.field(logins::id).eq(s.login.unwrap_or_default()))
+            .filter(l.field(logins::user_id).eq(s.user_id))
+            .filter(l.field(logins::revoked_at).is_null());
+        s.settled
+            .into_sql::<Bool>()
+            .or(exists(user).and(s.login.is_none().into_sql::<Bool>().or(exists(login))))
+    }};
+}
+pub(crate) use standing;
+
 pub fn revoke(conn: &mut Conn, login_id: i64) -> Result<(), ApiError> {
     let now = crate::time::now();
     diesel::update(

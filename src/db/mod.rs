@@ -375,6 +375,22 @@ pub fn with_total<T>(
     Ok((rows.into_iter().map(|(row, _)| row).collect(), total))
 }
 
+/// [`with_total`] for rows that also carry the verdict on the caller
+/// (`auth::logins::standing!`): the first row's, `None` when there is no row.
+pub fn with_verdict<T>(
+    rows: Vec<((T, bool), Option<i64>)>,
+    offset: i64,
+    count: impl FnOnce() -> Result<i64, ApiError>,
+) -> Result<(Vec<T>, i64, Option<bool>), ApiError> {
+    let verdict = rows.first().map(|((_, ok), _)| *ok);
+    let (rows, total) = with_total(rows, offset, count)?;
+    Ok((
+        rows.into_iter().map(|(row, _)| row).collect(),
+        total,
+        verdict,
+    ))
+}
+
 /// Tells a unique-constraint violation apart, on either backend.
 pub trait DieselErrorExt {
     fn is_unique_violation(&self) -> bool;

@@ -26,6 +26,24 @@ pub const NOT_VALID_FOR_ANY: &str = "Given token not valid for any token type";
 pub const BAD_CREDENTIALS: &str = "Unable to log in with provided credentials.";
 pub const WWW_AUTHENTICATE: &str = "Bearer realm=\"api\"";
 
+/// `GET /api/auth/sessions/` as the holder of a Bearer token.
+pub async fn logins_of(app: &TestApp, access: &str) -> Vec<Value> {
+    let r = app
+        .get_with("/api/auth/sessions/", &format!("Bearer {access}"))
+        .await;
+    expect(r, 200).await.as_array().unwrap().clone()
+}
+
+/// The id of the login the listing marks as the caller's own.
+pub fn current_id(logins: &[Value]) -> i64 {
+    let current: Vec<&Value> = logins
+        .iter()
+        .filter(|l| l["current"] == json!(true))
+        .collect();
+    assert_eq!(current.len(), 1, "{logins:?}");
+    current[0]["id"].as_i64().unwrap()
+}
+
 /// `{"detail": ..., "code": "token_not_valid"}`, as simplejwt's views answer.
 pub fn token_not_valid(detail: &str) -> Value {
     json!({ "detail": detail, "code": "token_not_valid" })

@@ -42,8 +42,9 @@ pub async fn list(
     let (rows, total) = state
         .db
         .read(move |conn| {
-            caller.check(conn)?;
-            queries::list(conn, limit, offset)
+            let (rows, total, verdict) = queries::list(conn, caller.standing(), limit, offset)?;
+            caller.confirm(conn, verdict)?;
+            Ok((rows, total))
         })
         .await?;
     let rows: Vec<MessageOut> = rows.into_iter().map(MessageOut::from).collect();

@@ -4,6 +4,7 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
+use crate::auth::logins::{logins, standing, Standing};
 use crate::auth::users::users;
 use crate::db::{native, Conn, OptionalExt as _};
 use crate::error::ApiError;
@@ -19,6 +20,7 @@ diesel::table! {
 
 diesel::joinable!(messages -> users (sender_id));
 diesel::allow_tables_to_appear_in_same_query!(messages, users);
+diesel::allow_tables_to_appear_in_same_query!(messages, logins);
 
 /// A message with its sender's username.
 #[derive(Debug, Clone, Queryable)]
@@ -47,17 +49,23 @@ const COLUMNS: Columns = (
     messages::timestamp,
 );
 
-/// One page, oldest first, and how many messages there are.
-pub fn list(conn: &mut Conn, limit: i64, offset: i64) -> Result<(Vec<Message>, i64), ApiError> {
+/// One page, oldest first, how many messages there are, and the verdict on the
+/// caller's `standing` (see [`crate::db::with_verdict`]).
+pub fn list(
+    conn: &mut Conn,
+    standing: Standing,
+    limit: i64,
+    offset: i64,
+) -> Result<(Vec<Message>, i64, Option<bool>), ApiError> {
     let all = diesel::alias!(messages as all_messages);
     let rows = native!(conn, |c| messages::table
         .inner_join(users::table)
         .order(messages::id.asc())
         .limit(limit)
         .offset(offset)
-        .select((COLUMNS, all.count().single_value()))
+        .select(((COLUMNS, standing!(standing)), all.count().single_value()))
         .load(c))?;
-    crate::db::with_total(rows, offset, || count(conn))
+    crate::db::with_verdict(rows, offset, || count(conn))
 }
 
 pub fn count(conn: &mut Conn) -> Result<i64, ApiError> {

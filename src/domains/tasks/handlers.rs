@@ -42,8 +42,10 @@ pub async fn list(
     let (rows, total) = state
         .db
         .read(move |conn| {
-            let owner = caller.check(conn)?.user.id;
-            queries::list_owned(conn, owner, limit, offset)
+            let (rows, total, verdict) =
+                queries::list_owned(conn, caller.standing(), limit, offset)?;
+            caller.confirm(conn, verdict)?;
+            Ok((rows, total))
         })
         .await?;
     let rows: Vec<TaskOut> = rows.into_iter().map(TaskOut::from).collect();

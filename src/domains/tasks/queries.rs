@@ -4,6 +4,7 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
+use crate::auth::logins::{logins, standing, Standing};
 use crate::auth::users::users;
 use crate::db::{native, Conn, OptionalExt as _};
 use crate::error::ApiError;
@@ -21,6 +22,7 @@ diesel::table! {
 
 diesel::joinable!(tasks -> users (user_id));
 diesel::allow_tables_to_appear_in_same_query!(tasks, users);
+diesel::allow_tables_to_appear_in_same_query!(tasks, logins);
 
 #[derive(Debug, Clone, Queryable)]
 pub struct Task {
@@ -53,13 +55,15 @@ pub struct TaskUpdate<'a> {
     pub updated_at: NaiveDateTime,
 }
 
-/// One page of the owner's tasks, by id, and how many the owner has.
+/// One page of the tasks of `standing`'s user, by id, how many they have, and the
+/// verdict on `standing` (see [`crate::db::with_verdict`]).
 pub fn list_owned(
     conn: &mut Conn,
-    user_id: i64,
+    standing: Standing,
     limit: i64,
     offset: i64,
-) -> Result<(Vec<Task>, i64), ApiError> {
+) -> Result<(Vec<Task>, i64, Option<bool>), ApiError> {
+    let user_id = standing.user_id;
     let all = diesel::alias!(tasks as all_tasks);
     let total = all
         .filter(all.field(tasks::user_id).eq(user_id))
@@ -70,9 +74,9 @@ pub fn list_owned(
         .order(tasks::id.asc())
         .limit(limit)
         .offset(offset)
-        .select((tasks::all_columns, total))
+        .select(((tasks::all_columns, standing!(standing)), total))
         .load(c))?;
-    crate::db::with_total(rows, offset, || count_owned(conn, user_id))
+    crate::db::with_verdict(rows, offset, || count_owned(conn, user_id))
 }
 
 pub fn count_owned(conn: &mut Conn, user_id: i64) -> Result<i64, ApiError> {

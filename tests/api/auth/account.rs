@@ -3,23 +3,6 @@
 
 use super::*;
 
-/// `GET /api/auth/sessions/` as the holder of a Bearer token.
-async fn logins_of(app: &TestApp, access: &str) -> Vec<Value> {
-    let r = app
-        .get_with("/api/auth/sessions/", &format!("Bearer {access}"))
-        .await;
-    expect(r, 200).await.as_array().unwrap().clone()
-}
-
-fn current_id(logins: &[Value]) -> i64 {
-    let current: Vec<&Value> = logins
-        .iter()
-        .filter(|l| l["current"] == json!(true))
-        .collect();
-    assert_eq!(current.len(), 1, "{logins:?}");
-    current[0]["id"].as_i64().unwrap()
-}
-
 async fn body_text(r: Response) -> String {
     r.text().await.unwrap()
 }

@@ -110,21 +110,16 @@ both_backends! {
     }
 
     async fn the_lists_that_check_a_bearer_in_their_own_query_refuse_the_same_tokens(app) {
-        // `/api/messages` and `/api/tasks/` confirm the token beside the page's query;
-        // their creates, with the extractor, before any body is read
+        // `/api/messages` and `/api/tasks/` confirm the token inside the page's own
+        // query, or on its own when the page is empty; their creates, with the
+        // extractor, before any body is read
         let alice = app.user("alice").await;
         let (access, _) = app.obtain_pair(&alice.username, &alice.password).await;
+        let (second, _) = app.obtain_pair(&alice.username, &alice.password).await;
         let get = |path: &'static str, token: String| {
             let request = app.anon().get(app.url(path)).bearer_auth(token);
             async move { request.send().await.unwrap() }
         };
-        for path in ["/api/messages", "/api/tasks/"] {
-            expect(get(path, access.clone()).await, 200).await;
-            expect_bad_access(get(path, tampered(&access)).await, "Token is invalid").await;
-            let minted = simplejwt_token(SECRET, alice.id + 1000, "access", 300, 0);
-            let body = expect_401(get(path, minted).await).await;
-            assert_eq!(body, json!({ "detail": "User not found", "code": "user_not_found" }));
-        }
         let post = |path: &'static str, token: String, body: &'static str| {
             let request = app
                 .anon()
@@ -134,10 +129,38 @@ both_backends! {
                 .body(body);
             async move { request.send().await.unwrap() }
         };
+        let refused = |r: Response| async move {
+            let body = expect_401(r).await;
+            assert!(body.get("detail").is_some() && body.as_array().is_none(), "{body}");
+            body
+        };
+        // empty pages first, then pages with a row to carry the verdict
+        for seeded in [false, true] {
+            if seeded {
+                expect(post("/api/messages", access.clone(), r#"{"text": "kept"}"#).await, 201).await;
+                expect(post("/api/tasks/", access.clone(), r#"{"title": "kept"}"#).await, 201).await;
+            }
+            for path in ["/api/messages", "/api/tasks/"] {
+                let page = expect(get(path, access.clone()).await, 200).await;
+                assert_eq!(page.as_array().unwrap().len(), usize::from(seeded), "{page}");
+                expect_bad_access(get(path, tampered(&access)).await, "Token is invalid").await;
+                let minted = simplejwt_token(SECRET, alice.id + 1000, "access", 300, 0);
+                let body = refused(get(path, minted).await).await;
+                assert_eq!(body, json!({ "detail": "User not found", "code": "user_not_found" }));
+            }
+        }
+        // one ended login: its tokens only
+        let ended = current_id(&logins_of(&app, &second).await);
+        let r = app.anon().delete(app.url(&format!("/api/auth/sessions/{ended}/"))).bearer_auth(&access).send().await.unwrap();
+        assert_eq!(r.status(), 204);
+        for path in ["/api/messages", "/api/tasks/"] {
+            expect_bad_access(get(path, second.clone()).await, "Token is invalid").await;
+            expect(get(path, access.clone()).await, 200).await;
+        }
         app.set_active(alice.id, false).await;
         for (path, body) in [("/api/messages", r#"{"text": "x"}"#), ("/api/tasks/", r#"{"title": "x"}"#)] {
-            let refused = expect_401(get(path, access.clone()).await).await;
-            assert_eq!(refused, json!({ "detail": "User is inactive", "code": "user_inactive" }));
+            let body_401 = refused(get(path, access.clone()).await).await;
+            assert_eq!(body_401, json!({ "detail": "User is inactive", "code": "user_inactive" }));
             // refused before the body is read, whether it is good or malformed
             for body in [body, "{not json"] {
                 let refused = expect_401(post(path, access.clone(), body).await).await;
@@ -154,9 +177,11 @@ both_backends! {
         }
         // nothing was written by a refused caller
         let r = app.anon().get(app.url("/api/messages")).bearer_auth(&app.user("bob").await.access).send().await.unwrap();
-        assert_eq!(expect(r, 200).await, json!([]));
+        let texts: Vec<Value> = expect(r, 200).await.as_array().unwrap().iter().map(|m| m["text"].clone()).collect();
+        assert_eq!(texts, [json!("kept")]);
         let (fresh, _) = app.obtain_pair(&alice.username, &alice.password).await;
-        assert_eq!(expect(get("/api/tasks/", fresh).await, 200).await, json!([]));
+        let titles: Vec<Value> = expect(get("/api/tasks/", fresh).await, 200).await.as_array().unwrap().iter().map(|t| t["title"].clone()).collect();
+        assert_eq!(titles, [json!("kept")]);
     }
 
     async fn a_bad_bearer_does_not_fall_back_to_the_session(app) {

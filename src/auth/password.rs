@@ -109,12 +109,20 @@ impl Hasher {
             .map_err(|e| ApiError::Internal(e.into()))?;
         let this = self.clone();
         let span = tracing::Span::current();
-        tokio::task::spawn_blocking(move || {
-            let _entered = span.enter();
-            work(this)
-        })
-        .await
-        .map_err(|e| ApiError::Internal(anyhow::anyhow!("hashing task failed: {e}")))
+        // a thread of its own, not tokio's blocking pool: that pool is sized to the
+        // database connections, and a thread per hash costs microseconds beside the
+        // milliseconds of the hash
+        let (done, result) = tokio::sync::oneshot::channel();
+        std::thread::Builder::new()
+            .name("hearth-hash".into())
+            .spawn(move || {
+                let _entered = span.enter();
+                let _ = done.send(work(this));
+            })
+            .map_err(|e| ApiError::Internal(e.into()))?;
+        result
+            .await
+            .map_err(|e| ApiError::Internal(anyhow::anyhow!("hashing task failed: {e}")))
     }
 
     pub async fn hash(&self, password: String) -> Result<String, ApiError> {

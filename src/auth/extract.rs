@@ -308,14 +308,6 @@ impl Caller {
         }
     }
 
-    /// The caller's user id, still to be confirmed by [`Caller::confirm`].
-    pub fn user_id(&self) -> i64 {
-        match &self.0 {
-            Pending::Known(auth) => auth.user.id,
-            Pending::Bearer(claims) => claims.user_id,
-        }
-    }
-
     /// What a page query is to confirm with `logins::standing!`.
     pub fn standing(&self) -> Standing {
         match &self.0 {

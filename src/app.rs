@@ -306,6 +306,7 @@ pub async fn serve(
     state: AppState,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    state.db.open_shared().await;
     let live = state.live.clone();
     let send_timeout = state.settings.send_timeout;
     let listener = listener.tap_io(move |tcp| set_send_timeout(tcp, send_timeout));

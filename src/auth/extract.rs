@@ -234,11 +234,15 @@ async fn authenticate(parts: &Parts, state: &AppState) -> Result<Option<Auth>, A
     match credentials(parts)? {
         Credentials::Bearer(token) => {
             let claims = BearerClaims::decode(state, token)?;
-            state
+            let (user_id, login) = (claims.user_id, claims.login);
+            let found = state
                 .db
-                .read(move |conn| claims.check(conn))
-                .await
-                .map(Some)
+                .read_shared(
+                    move |pg| logins::user_with_login_shared(pg, user_id, login),
+                    move |conn| logins::user_with_login(conn, user_id, login),
+                )
+                .await?;
+            claims.judge(found).map(Some)
         }
         Credentials::Token(key) => drf_token(state, key.to_owned()).await.map(Some),
         Credentials::Other => session(parts, state).await,
@@ -266,7 +270,12 @@ impl BearerClaims {
     }
 
     fn check(self, conn: &mut Conn) -> Result<Auth, ApiError> {
-        let Some((user, live)) = logins::user_with_login(conn, self.user_id, self.login)? else {
+        self.judge(logins::user_with_login(conn, self.user_id, self.login)?)
+    }
+
+    /// The verdict on the user and login the token names, as the database has them.
+    fn judge(self, found: Option<(User, bool)>) -> Result<Auth, ApiError> {
+        let Some((user, live)) = found else {
             return Err(ApiError::AuthFailed(
                 json!({"detail": "User not found", "code": "user_not_found"}),
             ));

@@ -6,7 +6,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use crate::auth::users::{users, User};
-use crate::db::{native, Conn, DieselErrorExt as _, OptionalExt as _};
+use crate::db::{native, Conn, DieselErrorExt as _, OptionalExt as _, SharedConn};
 use crate::error::ApiError;
 
 diesel::table! {
@@ -144,27 +144,57 @@ pub fn session_user(conn: &mut Conn, key_hash: &str) -> Result<Option<(Login, Us
     Ok(found)
 }
 
+/// The user, that login of theirs if there is one (`0`: none), and when it ended.
+/// A macro, so that the pooled and the shared connections run this one query.
+macro_rules! user_and_login {
+    ($user_id:expr, $login_id:expr) => {
+        users::table
+            .left_join(
+                logins::table.on(logins::id.eq($login_id).and(logins::user_id.eq(users::id))),
+            )
+            .filter(users::id.eq($user_id))
+            .select((
+                users::all_columns,
+                logins::id.nullable(),
+                logins::revoked_at.nullable(),
+            ))
+    };
+}
+
+type UserAndLogin = (User, Option<i64>, crate::time::MaybeStored);
+
 /// The user, and whether the login is still live (`None` login id: always live).
 pub fn user_with_login(
     conn: &mut Conn,
     user_id: i64,
     login: Option<i64>,
 ) -> Result<Option<(User, bool)>, ApiError> {
-    let Some(login_id) = login else {
-        return Ok(crate::auth::users::find(conn, user_id)?.map(|u| (u, true)));
-    };
-    let found: Option<(User, Option<i64>, crate::time::MaybeStored)> =
-        native!(conn, |c| users::table
-            .left_join(logins::table.on(logins::id.eq(login_id).and(logins::user_id.eq(users::id))))
-            .filter(users::id.eq(user_id))
-            .select((
-                users::all_columns,
-                logins::id.nullable(),
-                logins::revoked_at.nullable(),
-            ))
-            .first(c)
-            .found())?;
-    Ok(found.map(|(user, login, revoked)| (user, login.is_some() && revoked.0.is_none())))
+    let login_id = login.unwrap_or_default();
+    let found: Option<UserAndLogin> = native!(conn, |c| user_and_login!(user_id, login_id)
+        .first(c)
+        .found())?;
+    Ok(found.map(|found| live(found, login)))
+}
+
+/// [`user_with_login`] on a shared PostgreSQL connection.
+pub async fn user_with_login_shared(
+    pg: SharedConn,
+    user_id: i64,
+    login: Option<i64>,
+) -> diesel::QueryResult<Option<Option<(User, bool)>>> {
+    let login_id = login.unwrap_or_default();
+    let found: Option<UserAndLogin> =
+        diesel_async::RunQueryDsl::first(user_and_login!(user_id, login_id), &mut &*pg)
+            .await
+            .optional()?;
+    Ok(Some(found.map(|found| live(found, login))))
+}
+
+fn live((user, found, revoked): UserAndLogin, login: Option<i64>) -> (User, bool) {
+    (
+        user,
+        login.is_none() || (found.is_some() && revoked.0.is_none()),
+    )
 }
 
 /// What a Bearer token still needs the database to confirm, for a route that asks

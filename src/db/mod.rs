@@ -14,6 +14,10 @@ use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 
 use crate::error::ApiError;
 
+mod shared;
+use shared::Shared;
+pub use shared::SharedConn;
+
 /// Both backends behind one type, so every typed query is written once.
 #[derive(diesel::MultiConnection)]
 pub enum Conn {
@@ -194,6 +198,8 @@ impl ManageConnection for Manager {
 pub struct Db {
     pool: Pool<Manager>,
     backend: Backend,
+    /// PostgreSQL: the connections that reads share (`Db::read_shared`).
+    shared: Option<Arc<Shared>>,
     /// SQLite: dropped with the last `Db`, which ends the checkpointer.
     _checkpointer: Option<Arc<mpsc::Sender<()>>>,
 }
@@ -249,9 +255,9 @@ impl Db {
     pub fn connect(url: &str, size: u32) -> anyhow::Result<Self> {
         let target = Target::parse(url)?;
         let backend = target.backend();
-        let sqlite_path = match &target {
-            Target::Sqlite(path) => Some(path.clone()),
-            Target::Postgres(_) => None,
+        let (sqlite_path, shared) = match &target {
+            Target::Sqlite(path) => (Some(path.clone()), None),
+            Target::Postgres(url) => (None, Some(Shared::new(url))),
         };
         let pool = Pool::builder()
             .max_size(size)
@@ -268,6 +274,7 @@ impl Db {
         Ok(Self {
             pool,
             backend,
+            shared,
             _checkpointer: checkpointer,
         })
     }
@@ -324,6 +331,39 @@ impl Db {
         self.run(work).await
     }
 
+    /// Opens the connections that PostgreSQL reads share (at start).
+    pub async fn open_shared(&self) {
+        if let Some(readers) = &self.shared {
+            readers.open_all().await;
+        }
+    }
+
+    /// A read of one statement that PostgreSQL serves on a connection the requests
+    /// share (`shared`, see `db::shared`), and SQLite the way of [`Db::read`]
+    /// (`work`). Both run the same typed query; `work` also serves PostgreSQL when
+    /// its shared connection is not open, when the query failed there, or when
+    /// `shared` answers `None` (a case it leaves to `work`, such as a refusal that
+    /// `work` explains).
+    pub async fn read_shared<R, Fut, F>(
+        &self,
+        shared: impl FnOnce(SharedConn) -> Fut,
+        work: F,
+    ) -> Result<R, ApiError>
+    where
+        Fut: std::future::Future<Output = diesel::QueryResult<Option<R>>>,
+        R: Send + 'static,
+        F: FnOnce(&mut Conn) -> Result<R, ApiError> + Send + 'static,
+    {
+        if let Some(readers) = &self.shared {
+            if let Some(ticket) = readers.take() {
+                if let Some(Some(rows)) = readers.run(ticket, shared).await {
+                    return Ok(rows);
+                }
+            }
+        }
+        self.read(work).await
+    }
+
     /// Applies pending migrations. On PostgreSQL an advisory lock makes instances
     /// that start together take turns; the second finds nothing left to do.
     pub fn migrate(&self) -> anyhow::Result<usize> {
@@ -359,6 +399,20 @@ impl Db {
     }
 }
 
+/// A connection of Hearth's own beside the pool (the live updates' listener and
+/// notifier, the shared readers), named for `pg_stat_activity`.
+pub(crate) fn pg_config(url: &str, name: &str) -> anyhow::Result<tokio_postgres::Config> {
+    let mut config: tokio_postgres::Config = url.parse()?;
+    // a peer that vanished without a word is noticed within a minute or so
+    config
+        .application_name(name)
+        .connect_timeout(Duration::from_secs(5))
+        .keepalives_idle(Duration::from_secs(30))
+        .keepalives_interval(Duration::from_secs(10))
+        .keepalives_retries(3);
+    Ok(config)
+}
+
 /// A page whose rows each carry the total (a `COUNT(*)` subquery in the page's own
 /// query: one statement and, on PostgreSQL, one round trip instead of two). A page
 /// past the end has no row to carry it; then `count` asks.
@@ -367,12 +421,20 @@ pub fn with_total<T>(
     offset: i64,
     count: impl FnOnce() -> Result<i64, ApiError>,
 ) -> Result<(Vec<T>, i64), ApiError> {
-    let total = match rows.first() {
-        Some((_, total)) => total.unwrap_or_default(),
-        None if offset > 0 => count()?,
-        None => 0,
+    let total = match carried_total(&rows, offset) {
+        Some(total) => total,
+        None => count()?,
     };
     Ok((rows.into_iter().map(|(row, _)| row).collect(), total))
+}
+
+/// The total that a page's rows carry; `None` for a page past the end.
+pub fn carried_total<T>(rows: &[(T, Option<i64>)], offset: i64) -> Option<i64> {
+    match rows.first() {
+        Some((_, total)) => Some(total.unwrap_or_default()),
+        None if offset > 0 => None,
+        None => Some(0),
+    }
 }
 
 /// [`with_total`] for rows that also carry the verdict on the caller
@@ -389,6 +451,20 @@ pub fn with_verdict<T>(
         total,
         verdict,
     ))
+}
+
+/// [`with_verdict`] on a shared connection: the page and its total when the rows
+/// confirm the caller (or `settled`: nothing was to confirm) and carry the total.
+/// `None` leaves the request to the pooled way, which says why the caller is
+/// refused, or counts for a page past the end.
+pub fn confirmed<T>(
+    rows: Vec<((T, bool), Option<i64>)>,
+    offset: i64,
+    settled: bool,
+) -> Option<(Vec<T>, i64)> {
+    let confirmed = settled || rows.first().is_some_and(|((_, ok), _)| *ok);
+    let total = carried_total(&rows, offset).filter(|_| confirmed)?;
+    Some((rows.into_iter().map(|((row, _), _)| row).collect(), total))
 }
 
 /// Tells a unique-constraint violation apart, on either backend.

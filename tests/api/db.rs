@@ -144,6 +144,51 @@ async fn connections_lost_to_a_postgresql_restart_are_replaced() {
     assert!(unavailable <= 8, "{unavailable} answers were 503");
 }
 
+/// On PostgreSQL the pages of tasks, messages and songs are read on the two
+/// connections that requests share; when those are lost, the reads go the pooled
+/// way until they are open again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgresql_reads_share_two_connections_and_outlast_losing_them() {
+    let Some(app) = TestApp::spawn(Backend::Postgres, |_| {}).await else {
+        return;
+    };
+    let alice = app.user("alice").await;
+    let r = alice
+        .post("/api/tasks/")
+        .json(&serde_json::json!({"title": "shared"}))
+        .send()
+        .await
+        .unwrap();
+    expect(r, 201).await;
+    let page = || async {
+        let body = expect(alice.get("/api/tasks/").send().await.unwrap(), 200).await;
+        assert_eq!(body[0]["title"], "shared", "{body}");
+    };
+    const READER: &str = "hearth-reader";
+    const TASK_PAGE: &str = r#"FROM "tasks" WHERE"#;
+    assert_eq!(pg_sessions(&app, READER, "", false).await, 2);
+    page().await;
+    page().await;
+    // each reader ran the page query last (the pooled connections have other names)
+    assert_eq!(pg_sessions(&app, READER, TASK_PAGE, false).await, 2);
+
+    assert_eq!(pg_sessions(&app, READER, "", true).await, 2);
+    // a read that meets a lost reader is served the pooled way; the reader reopens
+    for _ in 0..4 {
+        page().await;
+    }
+    tokio::time::timeout(Duration::from_secs(30), async {
+        while pg_sessions(&app, READER, "", false).await < 2 {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    })
+    .await
+    .expect("the shared connections were not opened again");
+    page().await;
+    page().await;
+    assert_eq!(pg_sessions(&app, READER, TASK_PAGE, false).await, 2);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_sqlite_write_ahead_log_is_emptied_after_a_reader_held_it() {
     let app = TestApp::spawn(Backend::Sqlite, |_| {}).await.unwrap();

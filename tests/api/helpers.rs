@@ -638,3 +638,36 @@ impl TestApp {
         }
     }
 }
+
+/// PostgreSQL's `pg_stat_activity` rows of this app's own connections named `name`
+/// whose last statement contains `statement`; with `terminate`, it ends them.
+pub async fn pg_sessions(
+    app: &TestApp,
+    name: &'static str,
+    statement: &str,
+    terminate: bool,
+) -> i64 {
+    #[derive(diesel::QueryableByName)]
+    struct Count {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+    let database = app.pg_database().unwrap();
+    let what = if terminate {
+        "COUNT(pg_terminate_backend(pid))"
+    } else {
+        "COUNT(*)"
+    };
+    let statement = format!("%{}%", statement.replace('\'', "''"));
+    app.db
+        .run(move |conn| {
+            let query = format!(
+                "SELECT {what} AS n FROM pg_stat_activity WHERE application_name = '{name}' \
+                 AND datname = '{database}' AND query LIKE '{statement}'"
+            );
+            let c: Count = diesel::RunQueryDsl::get_result(diesel::sql_query(query), conn)?;
+            Ok(c.n)
+        })
+        .await
+        .unwrap()
+}

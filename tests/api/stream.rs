@@ -337,34 +337,7 @@ both_backends! {
 
 /// PostgreSQL's `pg_stat_activity` rows of this app's listeners.
 async fn listeners(app: &TestApp, terminate: bool) -> i64 {
-    backends(app, "hearth-listener", terminate).await
-}
-
-/// PostgreSQL's `pg_stat_activity` rows of this app's connections named `name`;
-/// with `terminate`, it ends them.
-async fn backends(app: &TestApp, name: &'static str, terminate: bool) -> i64 {
-    #[derive(diesel::QueryableByName)]
-    struct Count {
-        #[diesel(sql_type = diesel::sql_types::BigInt)]
-        n: i64,
-    }
-    let database = app.pg_database().unwrap();
-    let what = if terminate {
-        "COUNT(pg_terminate_backend(pid))"
-    } else {
-        "COUNT(*)"
-    };
-    app.db
-        .run(move |conn| {
-            let query = format!(
-                "SELECT {what} AS n FROM pg_stat_activity \
-                 WHERE application_name = '{name}' AND datname = '{database}'"
-            );
-            let c: Count = diesel::RunQueryDsl::get_result(diesel::sql_query(query), conn)?;
-            Ok(c.n)
-        })
-        .await
-        .unwrap()
+    pg_sessions(app, "hearth-listener", "", terminate).await
 }
 
 async fn until_listeners(app: &TestApp, n: i64) {
@@ -463,7 +436,7 @@ async fn messages_are_still_announced_after_the_notifier_loses_postgresql() {
     let before = post_message(&alice, "before").await;
     assert_eq!(there.next_message().await.1, before);
     // both instances' notifiers; the other instance's listener stays connected
-    assert_eq!(backends(&one, "hearth-notifier", true).await, 2);
+    assert_eq!(pg_sessions(&one, "hearth-notifier", "", true).await, 2);
     let during = post_message(&alice, "while the notifier was away").await;
     assert_eq!(there.next_message().await.1, during);
     let after = post_message(&alice, "after").await;

@@ -39,13 +39,17 @@ pub async fn list(
     page: Page,
 ) -> Result<Response, ApiError> {
     let (limit, offset) = (page.limit, page.offset);
+    let standing = caller.standing();
     let (rows, total) = state
         .db
-        .read(move |conn| {
-            let (rows, total, verdict) = queries::list(conn, caller.standing(), limit, offset)?;
-            caller.confirm(conn, verdict)?;
-            Ok((rows, total))
-        })
+        .read_shared(
+            move |pg| queries::list_shared(pg, standing, limit, offset),
+            move |conn| {
+                let (rows, total, verdict) = queries::list(conn, standing, limit, offset)?;
+                caller.confirm(conn, verdict)?;
+                Ok((rows, total))
+            },
+        )
         .await?;
     let rows: Vec<MessageOut> = rows.into_iter().map(MessageOut::from).collect();
     Ok(page.respond(&rows, total))

@@ -191,7 +191,9 @@ impl Listener {
             // from here the first catch-up covers whatever LISTEN misses
             self.ready.send_replace(true);
         }
-        let (client, mut connection) = config(url, "hearth-listener")?.connect(NoTls).await?;
+        let (client, mut connection) = crate::db::pg_config(url, "hearth-listener")?
+            .connect(NoTls)
+            .await?;
         let (tx, mut notes) = mpsc::unbounded_channel();
         tokio::spawn(async move {
             loop {
@@ -297,19 +299,6 @@ async fn wait_to_retry(closing: &mut watch::Receiver<bool>, backoff: &mut Durati
     slept
 }
 
-/// The listener's and the notifier's own connection, named for `pg_stat_activity`.
-fn config(url: &str, name: &str) -> anyhow::Result<tokio_postgres::Config> {
-    let mut config: tokio_postgres::Config = url.parse()?;
-    // a peer that vanished without a word is noticed within a minute or so
-    config
-        .application_name(name)
-        .connect_timeout(Duration::from_secs(5))
-        .keepalives_idle(Duration::from_secs(30))
-        .keepalives_interval(Duration::from_secs(10))
-        .keepalives_retries(3);
-    Ok(config)
-}
-
 /// One per instance on PostgreSQL: NOTIFYs the ids of the messages this instance
 /// inserted, after their commit, as many to a notification as have come in since
 /// the last. A NOTIFY serializes commits database-wide until its own commit is on
@@ -341,7 +330,9 @@ impl Notifier {
 
     /// Notifies until the connection fails or the outbox closes.
     async fn session(&mut self, url: &str, backoff: &mut Duration) -> anyhow::Result<()> {
-        let (client, connection) = config(url, "hearth-notifier")?.connect(NoTls).await?;
+        let (client, connection) = crate::db::pg_config(url, "hearth-notifier")?
+            .connect(NoTls)
+            .await?;
         let driver = tokio::spawn(connection);
         let outcome = async {
             client.batch_execute("SET synchronous_commit = off").await?;

@@ -6,7 +6,7 @@ use diesel::prelude::*;
 
 use crate::auth::logins::{logins, standing, Standing};
 use crate::auth::users::users;
-use crate::db::{native, Conn, OptionalExt as _};
+use crate::db::{native, Conn, OptionalExt as _, SharedConn};
 use crate::error::ApiError;
 
 diesel::table! {
@@ -49,6 +49,21 @@ const COLUMNS: Columns = (
     messages::timestamp,
 );
 
+/// The page query: one page of messages, oldest first, each row with the verdict
+/// on the caller's standing and the number of all messages. A macro, so that the
+/// pooled and the shared connections run this one query.
+macro_rules! page {
+    ($standing:expr, $limit:expr, $offset:expr) => {{
+        let all = diesel::alias!(messages as all_messages);
+        messages::table
+            .inner_join(users::table)
+            .order(messages::id.asc())
+            .limit($limit)
+            .offset($offset)
+            .select(((COLUMNS, standing!($standing)), all.count().single_value()))
+    }};
+}
+
 /// One page, oldest first, how many messages there are, and the verdict on the
 /// caller's `standing` (see [`crate::db::with_verdict`]).
 pub fn list(
@@ -57,15 +72,19 @@ pub fn list(
     limit: i64,
     offset: i64,
 ) -> Result<(Vec<Message>, i64, Option<bool>), ApiError> {
-    let all = diesel::alias!(messages as all_messages);
-    let rows = native!(conn, |c| messages::table
-        .inner_join(users::table)
-        .order(messages::id.asc())
-        .limit(limit)
-        .offset(offset)
-        .select(((COLUMNS, standing!(standing)), all.count().single_value()))
-        .load(c))?;
+    let rows = native!(conn, |c| page!(standing, limit, offset).load(c))?;
     crate::db::with_verdict(rows, offset, || count(conn))
+}
+
+/// [`list`] on a shared PostgreSQL connection (see [`crate::db::confirmed`]).
+pub async fn list_shared(
+    pg: SharedConn,
+    standing: Standing,
+    limit: i64,
+    offset: i64,
+) -> QueryResult<Option<(Vec<Message>, i64)>> {
+    let rows = diesel_async::RunQueryDsl::load(page!(standing, limit, offset), &mut &*pg).await?;
+    Ok(crate::db::confirmed(rows, offset, standing.settled))
 }
 
 pub fn count(conn: &mut Conn) -> Result<i64, ApiError> {

@@ -3,7 +3,12 @@
 use chrono::NaiveDate;
 use diesel::prelude::*;
 
-use crate::db::{native, with_total, Conn, DieselErrorExt as _, OptionalExt as _};
+use diesel::dsl;
+use diesel::query_source::Alias;
+
+use crate::db::{
+    carried_total, native, with_total, Conn, DieselErrorExt as _, OptionalExt as _, SharedConn,
+};
 use crate::error::ApiError;
 
 diesel::table! {
@@ -142,17 +147,52 @@ pub fn delete_album(conn: &mut Conn, id: i64) -> Result<bool, ApiError> {
 
 // --- songs
 
-pub fn songs(conn: &mut Conn, limit: i64, offset: i64) -> Result<(Vec<Song>, i64), ApiError> {
-    let all = diesel::alias!(songs as all_songs);
-    let rows = native!(conn, |c| songs::table
+diesel::alias!(songs as all_songs: AllSongs);
+
+type SongColumns = (
+    songs::id,
+    songs::song_name,
+    songs::album_id,
+    songs::num_streams,
+);
+
+/// A page of songs, each row with the number of all songs. Named, so that the
+/// pooled and the shared connections run this one query.
+type SongPage = dsl::Select<
+    dsl::Offset<dsl::Limit<dsl::Order<songs::table, songs::id>>>,
+    (SongColumns, dsl::SingleValue<dsl::Count<Alias<AllSongs>>>),
+>;
+
+fn song_page(limit: i64, offset: i64) -> SongPage {
+    songs::table
         .order(songs::id)
         .limit(limit)
         .offset(offset)
-        .select((songs::all_columns, all.count().single_value()))
-        .load(c))?;
+        .select((songs::all_columns, all_songs.count().single_value()))
+}
+
+pub fn songs(conn: &mut Conn, limit: i64, offset: i64) -> Result<(Vec<Song>, i64), ApiError> {
+    let rows = native!(conn, |c| song_page(limit, offset).load(c))?;
     with_total(rows, offset, || {
         Ok(native!(conn, |c| songs::table.count().get_result(c))?)
     })
+}
+
+/// [`songs`] on a shared PostgreSQL connection.
+pub async fn songs_shared(
+    pg: SharedConn,
+    limit: i64,
+    offset: i64,
+) -> QueryResult<Option<(Vec<Song>, i64)>> {
+    let rows = diesel_async::RunQueryDsl::load(song_page(limit, offset), &mut &*pg).await?;
+    let total = match carried_total(&rows, offset) {
+        Some(total) => total,
+        None => diesel_async::RunQueryDsl::get_result(songs::table.count(), &mut &*pg).await?,
+    };
+    Ok(Some((
+        rows.into_iter().map(|(song, _)| song).collect(),
+        total,
+    )))
 }
 
 pub fn songs_in_album(
@@ -172,12 +212,18 @@ pub fn songs_in_album(
     Ok((rows, total))
 }
 
+fn song_by_id(id: i64) -> dsl::Select<dsl::Find<songs::table, i64>, SongColumns> {
+    songs::table.find(id).select(songs::all_columns)
+}
+
 pub fn song(conn: &mut Conn, id: i64) -> Result<Option<Song>, ApiError> {
-    native!(conn, |c| songs::table
-        .find(id)
-        .select(songs::all_columns)
-        .first(c)
-        .found())
+    native!(conn, |c| song_by_id(id).first(c).found())
+}
+
+/// [`song`] on a shared PostgreSQL connection.
+pub async fn song_shared(pg: SharedConn, id: i64) -> QueryResult<Option<Option<Song>>> {
+    let song = diesel_async::RunQueryDsl::first(song_by_id(id), &mut &*pg).await;
+    song.optional().map(Some)
 }
 
 pub fn song_exists(conn: &mut Conn, id: i64) -> Result<bool, ApiError> {

@@ -27,7 +27,10 @@ pub async fn list(
     let (limit, offset) = (page.limit, page.offset);
     let (rows, total) = state
         .db
-        .read(move |conn| queries::songs(conn, limit, offset))
+        .read_shared(
+            move |pg| queries::songs_shared(pg, limit, offset),
+            move |conn| queries::songs(conn, limit, offset),
+        )
         .await?;
     let rows: Vec<SongOut> = rows.into_iter().map(SongOut::from).collect();
     Ok(page.respond(&rows, total))
@@ -89,7 +92,13 @@ pub async fn detail(
     State(state): State<AppState>,
     Id(id): Id,
 ) -> Result<Json<SongOut>, ApiError> {
-    let song = state.db.read(move |conn| queries::song(conn, id)).await?;
+    let song = state
+        .db
+        .read_shared(
+            move |pg| queries::song_shared(pg, id),
+            move |conn| queries::song(conn, id),
+        )
+        .await?;
     Ok(Json(found(song, MODEL)?.into()))
 }
 

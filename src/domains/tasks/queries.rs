@@ -6,7 +6,7 @@ use diesel::prelude::*;
 
 use crate::auth::logins::{logins, standing, Standing};
 use crate::auth::users::users;
-use crate::db::{native, Conn, OptionalExt as _};
+use crate::db::{native, Conn, OptionalExt as _, SharedConn};
 use crate::error::ApiError;
 
 diesel::table! {
@@ -55,6 +55,26 @@ pub struct TaskUpdate<'a> {
     pub updated_at: NaiveDateTime,
 }
 
+/// The page query: one page of the tasks of `standing`'s user, by id, each row
+/// with the verdict on `standing` and how many tasks the user has. A macro, so
+/// that the pooled and the shared connections run this one query.
+macro_rules! page {
+    ($standing:expr, $limit:expr, $offset:expr) => {{
+        let standing: Standing = $standing;
+        let all = diesel::alias!(tasks as all_tasks);
+        let total = all
+            .filter(all.field(tasks::user_id).eq(standing.user_id))
+            .count()
+            .single_value();
+        tasks::table
+            .filter(tasks::user_id.eq(standing.user_id))
+            .order(tasks::id.asc())
+            .limit($limit)
+            .offset($offset)
+            .select(((tasks::all_columns, standing!(standing)), total))
+    }};
+}
+
 /// One page of the tasks of `standing`'s user, by id, how many they have, and the
 /// verdict on `standing` (see [`crate::db::with_verdict`]).
 pub fn list_owned(
@@ -63,20 +83,19 @@ pub fn list_owned(
     limit: i64,
     offset: i64,
 ) -> Result<(Vec<Task>, i64, Option<bool>), ApiError> {
-    let user_id = standing.user_id;
-    let all = diesel::alias!(tasks as all_tasks);
-    let total = all
-        .filter(all.field(tasks::user_id).eq(user_id))
-        .count()
-        .single_value();
-    let rows = native!(conn, |c| tasks::table
-        .filter(tasks::user_id.eq(user_id))
-        .order(tasks::id.asc())
-        .limit(limit)
-        .offset(offset)
-        .select(((tasks::all_columns, standing!(standing)), total))
-        .load(c))?;
-    crate::db::with_verdict(rows, offset, || count_owned(conn, user_id))
+    let rows = native!(conn, |c| page!(standing, limit, offset).load(c))?;
+    crate::db::with_verdict(rows, offset, || count_owned(conn, standing.user_id))
+}
+
+/// [`list_owned`] on a shared PostgreSQL connection (see [`crate::db::confirmed`]).
+pub async fn list_owned_shared(
+    pg: SharedConn,
+    standing: Standing,
+    limit: i64,
+    offset: i64,
+) -> QueryResult<Option<(Vec<Task>, i64)>> {
+    let rows = diesel_async::RunQueryDsl::load(page!(standing, limit, offset), &mut &*pg).await?;
+    Ok(crate::db::confirmed(rows, offset, standing.settled))
 }
 
 pub fn count_owned(conn: &mut Conn, user_id: i64) -> Result<i64, ApiError> {

@@ -21,8 +21,12 @@ use crate::config::Settings;
 use crate::db::Db;
 use crate::error::ApiError;
 
+/// Cloned by every extractor and middleware of every request: one reference count,
+/// not one per field (the song read's clones and drops were 4 % of its CPU).
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<AppParts>);
+
+pub struct AppParts {
     pub db: Db,
     pub settings: Arc<Settings>,
     pub keys: Arc<Keys>,
@@ -37,19 +41,27 @@ impl FromRef<AppState> for Db {
     }
 }
 
+impl std::ops::Deref for AppState {
+    type Target = AppParts;
+
+    fn deref(&self) -> &AppParts {
+        &self.0
+    }
+}
+
 impl AppState {
     pub fn new(settings: Settings, db: Db) -> Self {
         let keys = Arc::new(Keys::derive(&settings.secret_key));
         let hasher = Hasher::new(settings.argon2_memory_kib, settings.argon2_iterations);
         let live = crate::domains::messages::live::Hub::start(&db, &settings);
-        Self {
+        Self(Arc::new(AppParts {
             db,
             settings: Arc::new(settings),
             keys,
             hasher,
             metrics: Arc::default(),
             live,
-        }
+        }))
     }
 }
 

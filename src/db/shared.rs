@@ -67,7 +67,7 @@ impl Shared {
             });
         }
         drop(state);
-        if self.begin_opening(slot) && tokio::runtime::Handle::try_current().is_ok() {
+        if self.begin_opening(slot) {
             tokio::spawn(self.clone().open(slot));
         }
         None

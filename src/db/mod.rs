@@ -139,6 +139,14 @@ pub struct Manager {
     target: Target,
 }
 
+/// Settings of every PostgreSQL session that runs Hearth's queries, pooled or shared.
+/// Generic plans: with `LIMIT $n OFFSET $m` PostgreSQL's default keeps planning each
+/// page query afresh (an unknown offset makes the cached plan look dearer than it
+/// is), which was a quarter of its CPU on a list; the cached plan is the same index
+/// scan. Every Hearth query is a key lookup or an indexed page, whose plan does not
+/// hinge on the values bound.
+const PG_SESSION: &str = "SET plan_cache_mode = force_generic_plan";
+
 impl Manager {
     fn open(&self) -> Result<Conn, r2d2::Error> {
         match &self.target {
@@ -147,16 +155,8 @@ impl Manager {
                     PgConnection::establish(url).map_err(r2d2::Error::ConnectionError)?;
                 // Hearth announces its own new messages (`messages::live`); the
                 // table's trigger then stays quiet for these sessions.
-                // Generic plans: with `LIMIT $n OFFSET $m` PostgreSQL's default keeps
-                // planning each page query afresh (an unknown offset makes the cached
-                // plan look dearer than it is), which was a quarter of its CPU on a
-                // list; the cached plan is the same index scan. Every Hearth query is
-                // a key lookup or an indexed page, whose plan does not hinge on the
-                // values bound.
-                conn.batch_execute(
-                    "SET hearth.announces = on; SET plan_cache_mode = force_generic_plan",
-                )
-                .map_err(r2d2::Error::QueryError)?;
+                conn.batch_execute(&format!("SET hearth.announces = on; {PG_SESSION}"))
+                    .map_err(r2d2::Error::QueryError)?;
                 Ok(Conn::Pg(conn))
             }
             Target::Sqlite(path) => {

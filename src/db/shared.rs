@@ -112,7 +112,7 @@ impl Shared {
         }
     }
 
-    fn drop_conn(self: &Arc<Self>, ticket: &Ticket) {
+    fn drop_conn(&self, ticket: &Ticket) {
         let mut state = self.slots[ticket.slot]
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
@@ -145,8 +145,6 @@ async fn connect(url: &str) -> anyhow::Result<AsyncPgConnection> {
         .connect(tokio_postgres::NoTls)
         .await?;
     let mut conn = AsyncPgConnection::try_from_client_and_connection(client, connection).await?;
-    // as the pooled connections (`Manager::open`)
-    conn.batch_execute("SET plan_cache_mode = force_generic_plan")
-        .await?;
+    conn.batch_execute(super::PG_SESSION).await?;
     Ok(conn)
 }

@@ -1,14 +1,61 @@
 //! The one error type of the HTTP API and its single mapping to responses, in the
-//! DRF shapes of the contract.
+//! DRF shapes of the contract, with the field errors its 400 carries.
 
 use axum::http::{header, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
+use serde::ser::{Serialize, SerializeMap, Serializer};
 use serde_json::{json, Value};
-
-use crate::fields::FieldErrors;
 
 pub const NOT_AUTHENTICATED: &str = "Authentication credentials were not provided.";
 pub const PERMISSION_DENIED: &str = "You do not have permission to perform this action.";
+
+/// Field errors in the order they were found, serialised as DRF's `{field: [msg]}`.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct FieldErrors(Vec<(String, Vec<String>)>);
+
+impl FieldErrors {
+    pub fn add(&mut self, field: &str, message: impl Into<String>) {
+        let message = message.into();
+        match self.0.iter_mut().find(|(name, _)| name == field) {
+            Some((_, messages)) => messages.push(message),
+            None => self.0.push((field.to_owned(), vec![message])),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    pub fn get(&self, field: &str) -> Option<&[String]> {
+        self.0
+            .iter()
+            .find(|(name, _)| name == field)
+            .map(|(_, m)| m.as_slice())
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &[String])> {
+        self.0.iter().map(|(n, m)| (n.as_str(), m.as_slice()))
+    }
+
+    /// `Ok(())` when empty, else the 400 that carries them.
+    pub fn into_result(self) -> Result<(), ApiError> {
+        if self.is_empty() {
+            Ok(())
+        } else {
+            Err(ApiError::Validation(self))
+        }
+    }
+}
+
+impl Serialize for FieldErrors {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(Some(self.0.len()))?;
+        for (field, messages) in &self.0 {
+            map.serialize_entry(field, messages)?;
+        }
+        map.end()
+    }
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
@@ -97,9 +144,28 @@ impl From<diesel::result::Error> for ApiError {
             // the server went away under a pooled connection: an outage, not a bug
             Error::DatabaseError(DatabaseErrorKind::ClosedConnection, _)
             | Error::BrokenTransactionManager => Self::Unavailable(err.into()),
+            Error::DatabaseError(DatabaseErrorKind::Unknown, ref info)
+                if is_storage_failure(info.message()) =>
+            {
+                Self::Unavailable(err.into())
+            }
             _ => Self::Internal(err.into()),
         }
     }
+}
+
+/// SQLite's texts for a store that cannot take the write now (a full disk, an I/O
+/// error, a file made read-only, a lock held past the busy timeout): Diesel gives
+/// them no kind of their own. A 503 that the client may retry, not a bug.
+fn is_storage_failure(message: &str) -> bool {
+    const TEXTS: [&str; 5] = [
+        "database or disk is full",
+        "disk I/O error",
+        "attempt to write a readonly database",
+        "database is locked",
+        "unable to open database file",
+    ];
+    TEXTS.iter().any(|t| message.starts_with(t))
 }
 
 impl IntoResponse for ApiError {
@@ -140,11 +206,13 @@ impl IntoResponse for ApiError {
                 "detail": format!("Request was throttled. Expected available in {wait} second{}.", if wait == 1 { "" } else { "s" })
             }),
             Self::Unavailable(err) => {
-                tracing::error!(error = ?err, "database unavailable");
+                let id = crate::observe::request_id();
+                tracing::error!(id, error = ?err, "database unavailable");
                 json!({ "detail": "Service temporarily unavailable, try again later." })
             }
             Self::Internal(err) => {
-                tracing::error!(error = ?err, "internal error");
+                let id = crate::observe::request_id();
+                tracing::error!(id, error = ?err, "internal error");
                 json!({ "detail": "A server error occurred." })
             }
         };

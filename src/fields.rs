@@ -5,10 +5,11 @@
 use std::fmt::Write as _;
 
 use chrono::NaiveDate;
-use serde::ser::{Serialize, SerializeMap, Serializer};
 use serde_json::{Map, Value};
 
 use crate::error::ApiError;
+// defined beside the error that carries it, so that error.rs needs nothing from here
+pub use crate::error::FieldErrors;
 
 pub const REQUIRED: &str = "This field is required.";
 pub const BLANK: &str = "This field may not be blank.";
@@ -16,56 +17,9 @@ pub const NULL: &str = "This field may not be null.";
 pub const NOT_A_STRING: &str = "Not a valid string.";
 pub const INVALID_INTEGER: &str = "A valid integer is required.";
 pub const INVALID_BOOLEAN: &str = "Must be a valid boolean.";
+pub const NUL_CHARACTERS: &str = "Null characters are not allowed.";
 pub const INVALID_DATE: &str =
     "Date has wrong format. Use one of these formats instead: YYYY-MM-DD.";
-
-/// Field errors in the order they were found, serialised as DRF's `{field: [msg]}`.
-#[derive(Debug, Default, Clone, PartialEq, Eq)]
-pub struct FieldErrors(Vec<(String, Vec<String>)>);
-
-impl FieldErrors {
-    pub fn add(&mut self, field: &str, message: impl Into<String>) {
-        let message = message.into();
-        match self.0.iter_mut().find(|(name, _)| name == field) {
-            Some((_, messages)) => messages.push(message),
-            None => self.0.push((field.to_owned(), vec![message])),
-        }
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
-
-    pub fn get(&self, field: &str) -> Option<&[String]> {
-        self.0
-            .iter()
-            .find(|(name, _)| name == field)
-            .map(|(_, m)| m.as_slice())
-    }
-
-    pub fn iter(&self) -> impl Iterator<Item = (&str, &[String])> {
-        self.0.iter().map(|(n, m)| (n.as_str(), m.as_slice()))
-    }
-
-    /// `Ok(())` when empty, else the 400 that carries them.
-    pub fn into_result(self) -> Result<(), ApiError> {
-        if self.is_empty() {
-            Ok(())
-        } else {
-            Err(ApiError::Validation(self))
-        }
-    }
-}
-
-impl Serialize for FieldErrors {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut map = serializer.serialize_map(Some(self.0.len()))?;
-        for (field, messages) in &self.0 {
-            map.serialize_entry(field, messages)?;
-        }
-        map.end()
-    }
-}
 
 /// A request body as a JSON object, read field by field. With `partial` (PATCH) a
 /// missing field is simply absent; otherwise a missing required field is an error.
@@ -171,14 +125,27 @@ impl Input {
             self.errors.add(name, BLANK);
             return None;
         }
-        if text.chars().count() > max {
-            self.errors.add(
-                name,
-                format!("Ensure this field has no more than {max} characters."),
-            );
-            return None;
+        self.checked(name, text, Some(max))
+    }
+
+    /// DRF's CharField validators, every one that fails reported: the length,
+    /// then no NUL (which PostgreSQL cannot store in text).
+    fn checked(&mut self, name: &str, text: String, max: Option<usize>) -> Option<String> {
+        let mut ok = true;
+        if let Some(max) = max {
+            if text.chars().count() > max {
+                self.errors.add(
+                    name,
+                    format!("Ensure this field has no more than {max} characters."),
+                );
+                ok = false;
+            }
         }
-        Some(text)
+        if text.contains('\0') {
+            self.errors.add(name, NUL_CHARACTERS);
+            ok = false;
+        }
+        ok.then_some(text)
     }
 
     /// A CharField with every option spelled out.
@@ -206,16 +173,7 @@ impl Input {
             self.errors.add(name, BLANK);
             return None;
         }
-        if let Some(max) = max {
-            if text.chars().count() > max {
-                self.errors.add(
-                    name,
-                    format!("Ensure this field has no more than {max} characters."),
-                );
-                return None;
-            }
-        }
-        Some(text)
+        self.checked(name, text, max)
     }
 
     /// An IntegerField, optionally with a minimum.
@@ -264,9 +222,7 @@ impl Input {
     /// A DateField in ISO 8601 (`YYYY-MM-DD`).
     pub fn date(&mut self, name: &str) -> Option<NaiveDate> {
         let value = self.present(name, true)?;
-        let parsed = value
-            .as_str()
-            .and_then(|s| NaiveDate::parse_from_str(s, "%Y-%m-%d").ok());
+        let parsed = value.as_str().and_then(parse_date);
         if parsed.is_none() {
             self.errors
                 .add(name, if value.is_null() { NULL } else { INVALID_DATE });
@@ -339,6 +295,16 @@ pub fn parse_integer(value: &Value) -> Option<i64> {
     }
 }
 
+/// `YYYY-MM-DD` with a four-digit year from 0001, as Python's `date` has them:
+/// chrono alone also takes a sign and a fifth digit (`+10000-01-01`).
+pub fn parse_date(text: &str) -> Option<NaiveDate> {
+    let year = text.get(..4)?;
+    if !year.bytes().all(|b| b.is_ascii_digit()) || year == "0000" {
+        return None;
+    }
+    NaiveDate::parse_from_str(text, "%Y-%m-%d").ok()
+}
+
 /// DRF's BooleanField truth tables.
 pub fn parse_boolean(value: &Value) -> Option<bool> {
     match value {
@@ -374,6 +340,22 @@ pub fn join_messages<'a>(messages: impl IntoIterator<Item = &'a String>) -> Stri
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn dates_have_four_digit_years_without_a_sign() {
+        assert!(parse_date("2001-02-03").is_some());
+        assert!(parse_date("0001-01-01").is_some());
+        for bad in [
+            "+10000-01-01",
+            "-0001-01-01",
+            "0000-01-01",
+            "10000-01-01",
+            "+2001-02-03",
+            "201-02-03",
+        ] {
+            assert_eq!(parse_date(bad), None, "{bad}");
+        }
+    }
 
     #[test]
     fn dates_are_strict_iso_like_drf() {

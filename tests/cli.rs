@@ -18,9 +18,9 @@ use std::time::{Duration, Instant};
 
 use diesel::connection::SimpleConnection as _;
 use diesel::{Connection as _, PgConnection};
-use hearth::auth::password::{Hasher, Verified};
 use hearth::auth::users::{self, User};
 use hearth::db::Db;
+use hearth::password::{Hasher, Verified};
 
 const SECRET: &str = "cli-test-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz";
 const STRONG: &str = "Tr0ub4dor&3-cli";
@@ -392,7 +392,10 @@ fn check_deploy_passes_a_hardened_configuration() {
             &["check", "--deploy"],
             &[
                 ("DEBUG", "false"),
-                ("DATABASE_URL", "postgres://hearth@db.invalid/hearth"),
+                (
+                    "DATABASE_URL",
+                    "postgres://hearth@db.invalid/hearth?sslmode=verify-full",
+                ),
                 ("ALLOWED_HOSTS", "api.example.com"),
                 ("SESSION_COOKIE_SECURE", "true"),
                 ("CSRF_COOKIE_SECURE", "true"),
@@ -512,7 +515,7 @@ impl PgDatabase {
         let server = std::env::var("HEARTH_TEST_DATABASE_URL")
             .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
         let required = std::env::var("HEARTH_REQUIRE_POSTGRES").is_ok_and(|v| v == "1");
-        let name = format!("hearth_cli_{}", hearth::auth::crypto::random_hex(8));
+        let name = format!("hearth_cli_{}", hearth::crypto::random_hex(8));
         let created = PgConnection::establish(&server)
             .map_err(|e| e.to_string())
             .and_then(|mut conn| {
@@ -546,6 +549,96 @@ impl Drop for PgDatabase {
 
 #[test]
 fn served_requests_are_logged_without_terminal_colours_to_a_file() {
+    let (line, id, text) = access_line(false, "/music/song", None);
+    let rest = line.split_once("Z  INFO hearth::access: ").unwrap().1;
+    let prefix = format!("served id=\"{id}\" method=GET path=\"/music/song\" status=200 micros=");
+    assert!(rest.starts_with(&prefix), "{line}");
+    assert!(rest[prefix.len()..].parse::<u64>().is_ok(), "{line}");
+    assert!(
+        !text.contains('\u{1b}'),
+        "terminal colours in a log file: {text:?}"
+    );
+    // a request id the client chose is quoted as tracing quotes it
+    let (line, id, _) = access_line(false, "/music/song", Some(r#"a"b\c"#));
+    assert_eq!(id, r#"a"b\c"#);
+    assert!(line.contains(r#" id="a\"b\\c" "#), "{line}");
+}
+
+#[test]
+fn served_requests_are_logged_as_json_lines_with_log_json() {
+    let (line, id, _) = access_line(true, "/music/song", None);
+    let entry: serde_json::Value = serde_json::from_str(&line).unwrap();
+    assert_eq!(entry["level"], "INFO", "{line}");
+    assert_eq!(entry["target"], "hearth::access", "{line}");
+    let fields = &entry["fields"];
+    assert_eq!(fields["message"], "served", "{line}");
+    assert_eq!(fields["id"], id.as_str(), "{line}");
+    assert_eq!(fields["method"], "GET", "{line}");
+    assert_eq!(fields["path"], "/music/song", "{line}");
+    assert_eq!(fields["status"], 200, "{line}");
+    assert!(fields["micros"].is_u64(), "{line}");
+    let stamp = entry["timestamp"].as_str().unwrap();
+    assert!(
+        chrono::DateTime::parse_from_rfc3339(stamp).is_ok(),
+        "{line}"
+    );
+    let (line, id, _) = access_line(true, "/music/song", Some(r#"a"b\c"#));
+    let entry: serde_json::Value = serde_json::from_str(&line).unwrap();
+    assert_eq!(entry["fields"]["id"], id.as_str(), "{line}");
+}
+
+#[test]
+fn every_access_line_is_in_the_log_when_the_server_has_stopped() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("hearth.log");
+    let addr = format!("127.0.0.1:{}", free_port());
+    let mut server = Server(
+        hearth()
+            .current_dir(dir.path())
+            .env("RUST_LOG", "info")
+            .args(["serve", "--addr", &addr])
+            .stdout(std::fs::File::create(&log).unwrap())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    wait_listening(&mut server, &addr);
+    let base = format!("http://{addr}");
+    let ids: Vec<String> = runtime().block_on(async {
+        let client = reqwest::Client::new();
+        let mut ids = Vec::new();
+        for _ in 0..200 {
+            let r = client
+                .get(format!("{base}/music/song"))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status(), 200);
+            ids.push(r.headers()["x-request-id"].to_str().unwrap().to_owned());
+        }
+        ids
+    });
+    // at once: the last lines are still waiting to be written
+    let stopped = Command::new("kill")
+        .args(["-TERM", &server.0.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(stopped.success());
+    assert!(server.0.wait().unwrap().success());
+    let text = std::fs::read_to_string(&log).unwrap();
+    let served: Vec<&str> = text.lines().filter(|l| l.contains(" served ")).collect();
+    let missing: Vec<&String> = ids
+        .iter()
+        .filter(|id| !served.iter().any(|l| l.contains(id.as_str())))
+        .collect();
+    assert!(missing.is_empty(), "{} of 200 lines missing", missing.len());
+    assert_eq!(served.len(), 200, "{text}");
+}
+
+/// The access line of one `GET path` (with the client's own `X-Request-Id` when
+/// `request_id`) to a server logging to a file (JSON lines when `json`), the
+/// request id the answer carried, and the whole log.
+fn access_line(json: bool, path: &str, request_id: Option<&str>) -> (String, String, String) {
     let dir = tempfile::tempdir().unwrap();
     let log = dir.path().join("hearth.log");
     let addr = format!("127.0.0.1:{}", free_port());
@@ -553,6 +646,7 @@ fn served_requests_are_logged_without_terminal_colours_to_a_file() {
         hearth()
             .current_dir(dir.path())
             .env("RUST_LOG", "info")
+            .env("LOG_JSON", json.to_string())
             .args(["serve", "--addr", &addr])
             .stdout(std::fs::File::create(&log).unwrap())
             .stderr(Stdio::null())
@@ -572,12 +666,21 @@ fn served_requests_are_logged_without_terminal_colours_to_a_file() {
     };
     std::io::Write::write_all(
         &mut stream,
-        b"GET /music/song HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n",
+        format!(
+            "GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n{}\r\n",
+            request_id.map_or_else(String::new, |id| format!("X-Request-Id: {id}\r\n"))
+        )
+        .as_bytes(),
     )
     .unwrap();
     let mut answer = String::new();
     std::io::Read::read_to_string(&mut stream, &mut answer).unwrap();
-    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    assert!(answer.starts_with("HTTP/1.1 "), "{answer}");
+    let id = answer
+        .lines()
+        .find_map(|l| l.strip_prefix("x-request-id: "))
+        .expect("no x-request-id")
+        .to_owned();
     let text = loop {
         let text = std::fs::read_to_string(&log).unwrap();
         if text.contains("served") {
@@ -586,13 +689,480 @@ fn served_requests_are_logged_without_terminal_colours_to_a_file() {
         assert!(Instant::now() < deadline, "no access line in {text:?}");
         std::thread::sleep(Duration::from_millis(50));
     };
-    let line = text.lines().find(|l| l.contains("served")).unwrap();
-    assert!(
-        line.contains("path=\"/music/song\"") && line.contains("status=200"),
-        "{line}"
+    let line = text
+        .lines()
+        .find(|l| l.contains("served"))
+        .unwrap()
+        .to_owned();
+    (line, id, text)
+}
+
+/// Waits until `addr` accepts connections, or fails with what the server said.
+fn wait_listening(server: &mut Server, addr: &str) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while TcpStream::connect(addr).is_err() {
+        if let Some(status) = server.0.try_wait().unwrap() {
+            let mut stderr = String::new();
+            if let Some(mut pipe) = server.0.stderr.take() {
+                let _ = std::io::Read::read_to_string(&mut pipe, &mut stderr);
+            }
+            panic!("hearth serve exited with {status}: {stderr}");
+        }
+        assert!(
+            Instant::now() < deadline,
+            "hearth serve did not listen on {addr}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// SQLite on a disk that fills up: the server runs with a file-size limit a little
+/// above its database (RLIMIT_FSIZE, SIGXFSZ ignored, so writes past it fail as on
+/// a full disk), and posts messages until the log of writes cannot grow. Every
+/// post answered 201 must be stored under its own id; the others are 503; reads go on.
+#[cfg(target_os = "linux")]
+#[test]
+fn a_write_the_disk_cannot_take_is_503_and_never_acknowledged() {
+    let sandbox = Sandbox::sqlite();
+    sandbox.run(&["migrate"], &[]).success();
+    let db_kib = std::fs::metadata(sandbox.dir.path().join("h.db"))
+        .unwrap()
+        .len()
+        / 1024;
+    let addr = format!("127.0.0.1:{}", free_port());
+    let mut shell = Command::new("bash");
+    shell
+        .current_dir(sandbox.dir.path())
+        .env_clear()
+        .env("DATABASE_URL", &sandbox.database_url)
+        .env("SECRET_KEY", SECRET)
+        .env("DEBUG", "true")
+        .env("ARGON2_MEMORY_KIB", "1024")
+        .env("ARGON2_ITERATIONS", "1")
+        .env("RUST_LOG", "error")
+        .arg("-c")
+        .arg(format!(
+            "trap '' XFSZ; ulimit -f {}; exec \"$0\" serve --addr {addr}",
+            db_kib + 160
+        ))
+        .arg(env!("CARGO_BIN_EXE_hearth"))
+        .stdin(Stdio::null())
+        .stdout(std::fs::File::create(sandbox.dir.path().join("log")).unwrap())
+        .stderr(Stdio::piped());
+    let mut server = Server(shell.spawn().unwrap());
+    wait_listening(&mut server, &addr);
+
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let refused_ids = runtime.block_on(async {
+        let client = reqwest::Client::new();
+        let base = format!("http://{addr}");
+        let signup: serde_json::Value = client
+            .post(format!("{base}/api/auth/signup/"))
+            .json(&serde_json::json!({"username": "writer", "password": STRONG}))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let bearer = format!("Bearer {}", signup["access"].as_str().unwrap());
+        let mut acknowledged: Vec<(i64, String)> = Vec::new();
+        let mut refused = 0;
+        let mut refused_ids = Vec::new();
+        for n in 0..3000 {
+            let text = format!("{n:05} {}", "x".repeat(1500));
+            let r = client
+                .post(format!("{base}/api/messages"))
+                .header("Authorization", &bearer)
+                .json(&serde_json::json!({ "text": text }))
+                .send()
+                .await
+                .unwrap();
+            let status = r.status().as_u16();
+            let request_id = r.headers()["x-request-id"].to_str().unwrap().to_owned();
+            let body: serde_json::Value = r.json().await.unwrap();
+            if status == 201 {
+                acknowledged.push((body["id"].as_i64().unwrap(), text));
+                continue;
+            }
+            assert_eq!(status, 503, "{body}");
+            assert_eq!(
+                body,
+                serde_json::json!({"detail": "Service temporarily unavailable, try again later."})
+            );
+            refused += 1;
+            refused_ids.push(request_id);
+            if refused == 5 {
+                break;
+            }
+        }
+        let mut ids: Vec<i64> = acknowledged.iter().map(|(id, _)| *id).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        assert_eq!(
+            ids.len(),
+            acknowledged.len(),
+            "an id was acknowledged twice"
+        );
+        assert_eq!(refused, 5, "the file-size limit was never reached");
+        eprintln!("{} posts acknowledged, then 5 refused", acknowledged.len());
+        assert!(!acknowledged.is_empty());
+        for (id, text) in &acknowledged {
+            let r = client
+                .get(format!("{base}/api/messages/{id}"))
+                .header("Authorization", &bearer)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status(), 200, "message {id} was answered 201 and is gone");
+            let stored: serde_json::Value = r.json().await.unwrap();
+            assert_eq!(stored["text"].as_str(), Some(text.as_str()));
+        }
+        let r = client
+            .get(format!("{base}/api/messages?limit=1"))
+            .header("Authorization", &bearer)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200, "reads stop with the disk");
+        let total = r.headers()["x-total-count"].to_str().unwrap().to_owned();
+        assert_eq!(total, acknowledged.len().to_string());
+        refused_ids
+    });
+    // each refusal is logged with its cause, under the id its response carried
+    drop(server);
+    let log = std::fs::read_to_string(sandbox.dir.path().join("log")).unwrap();
+    for id in refused_ids {
+        let line = log
+            .lines()
+            .find(|l| l.contains(&id))
+            .unwrap_or_else(|| panic!("no log line for request {id}:\n{log}"));
+        assert!(
+            line.contains("ERROR") && line.contains("database unavailable"),
+            "{line}"
+        );
+    }
+}
+
+#[test]
+fn serve_refuses_a_static_dir_without_an_index() {
+    let sandbox = Sandbox::sqlite();
+    let empty = sandbox.dir.path().join("dist");
+    std::fs::create_dir(&empty).unwrap();
+    let empty = empty.to_str().unwrap();
+    sandbox
+        .run(&["serve", "--addr", "127.0.0.1:0", "--static", empty], &[])
+        .failure("index.html");
+    sandbox
+        .run(
+            &["serve", "--addr", "127.0.0.1:0"],
+            &[("STATIC_DIR", empty)],
+        )
+        .failure("STATIC_DIR");
+}
+
+/// `hearth serve` in the sandbox with `env`, once it answers `/healthz` on `port`.
+fn serve_on(sandbox: &Sandbox, port: u16, env: &[(&str, &str)]) -> Server {
+    let mut cmd = sandbox.command(&["serve"]);
+    cmd.envs(env.iter().copied())
+        .env("PORT", port.to_string())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    let mut server = Server(cmd.spawn().unwrap());
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !sandbox
+        .run(&["healthcheck"], &[("PORT", &port.to_string())])
+        .ok
+    {
+        assert!(
+            server.0.try_wait().unwrap().is_none(),
+            "hearth serve exited"
+        );
+        assert!(Instant::now() < deadline, "hearth serve never answered");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    server
+}
+
+#[test]
+fn port_is_honoured_on_every_interface_and_healthcheck_asks_healthz() {
+    let sandbox = Sandbox::sqlite();
+    let port = free_port();
+    let server = serve_on(&sandbox, port, &[]);
+    // 0.0.0.0, not only 127.0.0.1
+    assert!(TcpStream::connect(("127.0.0.2", port)).is_ok());
+    drop(server);
+    sandbox
+        .run(&["healthcheck"], &[("PORT", &port.to_string())])
+        .failure("cannot connect");
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+/// One request per connection, so that no request races a kept-alive
+/// connection's closing.
+fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .pool_max_idle_per_host(0)
+        .timeout(Duration::from_secs(30))
+        .build()
+        .unwrap()
+}
+
+async fn access_token(base: &str, username: &str, password: &str) -> String {
+    let r = client()
+        .post(format!("{base}/api/token/"))
+        .json(&serde_json::json!({"username": username, "password": password}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let body: serde_json::Value = r.json().await.unwrap();
+    body["access"].as_str().unwrap().to_owned()
+}
+
+/// Posts a message; its id, or `None` when the server refused the connection.
+async fn post_message(base: &str, access: &str, text: &str) -> Option<i64> {
+    let sent = client()
+        .post(format!("{base}/api/messages"))
+        .bearer_auth(access)
+        .json(&serde_json::json!({ "text": text }))
+        .send()
+        .await;
+    let r = match sent {
+        Ok(r) => r,
+        Err(err) if err.is_connect() => return None,
+        Err(err) => panic!("a request got no complete answer: {err:?}"),
+    };
+    assert_eq!(r.status(), 201);
+    let body: serde_json::Value = r.json().await.expect("an incomplete body");
+    Some(body["id"].as_i64().unwrap())
+}
+
+#[test]
+fn backup_copies_a_live_sqlite_database_that_hearth_then_serves() {
+    let sandbox = Sandbox::sqlite();
+    sandbox.createsuperuser("admin", STRONG).success();
+    let port = free_port();
+    let server = serve_on(&sandbox, port, &[]);
+    let base = format!("http://127.0.0.1:{port}");
+    let copy = sandbox.dir.path().join("copy.db");
+    let posted = runtime().block_on(async {
+        let access = access_token(&base, "admin", STRONG).await;
+        let posters: Vec<_> = (0..4)
+            .map(|w| {
+                let (base, access) = (base.clone(), access.clone());
+                tokio::spawn(async move {
+                    for i in 0..50 {
+                        post_message(&base, &access, &format!("{w}-{i}"))
+                            .await
+                            .unwrap();
+                    }
+                })
+            })
+            .collect();
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let backup = tokio::task::spawn_blocking({
+            let mut backup = sandbox.command(&["backup", &copy.display().to_string()]);
+            move || Run::from(backup.output().unwrap())
+        });
+        let backup = backup.await.unwrap().success();
+        assert!(backup.stdout.contains("Backed up to"), "{}", backup.stdout);
+        for poster in posters {
+            poster.await.unwrap();
+        }
+        200
+    });
+    drop(server);
+    assert_eq!(posted, 200);
+    sandbox
+        .run(&["backup", &copy.display().to_string()], &[])
+        .failure("already exists");
+
+    let mut conn = diesel::SqliteConnection::establish(&copy.display().to_string()).unwrap();
+    #[derive(diesel::QueryableByName)]
+    struct Check {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        integrity_check: String,
+    }
+    let check: Vec<Check> =
+        diesel::RunQueryDsl::load(diesel::sql_query("PRAGMA integrity_check"), &mut conn).unwrap();
+    assert_eq!(check.len(), 1);
+    assert_eq!(check[0].integrity_check, "ok");
+    drop(conn);
+
+    // restored: the copy in place of the database
+    let restored = Sandbox {
+        database_url: format!("sqlite://{}", copy.display()),
+        dir: tempfile::tempdir().unwrap(),
+        _pg: None,
+    };
+    let port = free_port();
+    let _server = serve_on(&restored, port, &[]);
+    let base = format!("http://127.0.0.1:{port}");
+    runtime().block_on(async {
+        let access = access_token(&base, "admin", STRONG).await;
+        let r = client()
+            .get(format!("{base}/api/messages"))
+            .bearer_auth(&access)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        let total: i64 = r.headers()["x-total-count"]
+            .to_str()
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert!((0..=200).contains(&total), "{total}");
+        assert!(post_message(&base, &access, "after the restore")
+            .await
+            .is_some());
+    });
+}
+
+#[test]
+fn backup_of_postgres_points_to_pg_dump() {
+    let sandbox = Sandbox::sqlite();
+    sandbox
+        .run(
+            &["backup", "x.db"],
+            &[("DATABASE_URL", "postgres://postgres@127.0.0.1:1/hearth")],
+        )
+        .failure("pg_dump");
+}
+
+/// Reads a message stream until it ends or brings message `until`: the ids of its
+/// messages (from their data) into `ids`, the last SSE id (where to resume) into
+/// `cursor`; whether it ended cleanly (end of body rather than an error).
+async fn read_stream(
+    response: reqwest::Response,
+    ids: &mut Vec<i64>,
+    cursor: &mut i64,
+    until: i64,
+) -> bool {
+    let mut response = response;
+    let mut buffer = String::new();
+    loop {
+        match response.chunk().await {
+            Ok(Some(chunk)) => buffer.push_str(&String::from_utf8_lossy(&chunk)),
+            Ok(None) => return true,
+            Err(_) => return false,
+        }
+        while let Some(end) = buffer.find("\n\n") {
+            let block: String = buffer.drain(..end + 2).collect();
+            if !block.contains("event: message") {
+                continue;
+            }
+            let field = |name: &str| {
+                block
+                    .lines()
+                    .find_map(|l| l.strip_prefix(name).map(str::to_owned))
+            };
+            if let Some(sse_id) = field("id: ").and_then(|id| id.trim().parse().ok()) {
+                *cursor = sse_id;
+            }
+            let data: serde_json::Value = serde_json::from_str(&field("data: ").unwrap()).unwrap();
+            let id = data["id"].as_i64().unwrap();
+            ids.push(id);
+            if id == until {
+                return true;
+            }
+        }
+    }
+}
+
+#[test]
+fn sigterm_finishes_requests_and_a_stream_resumes_on_the_other_instance() {
+    let Some(sandbox) = Sandbox::postgres() else {
+        return;
+    };
+    sandbox.createsuperuser("admin", STRONG).success();
+    let (port_a, port_b) = (free_port(), free_port());
+    let mut a = serve_on(&sandbox, port_a, &[]);
+    let _b = serve_on(&sandbox, port_b, &[]);
+    let (base_a, base_b) = (
+        format!("http://127.0.0.1:{port_a}"),
+        format!("http://127.0.0.1:{port_b}"),
     );
-    assert!(
-        !text.contains('\u{1b}'),
-        "terminal colours in a log file: {text:?}"
-    );
+    runtime().block_on(async {
+        let access = access_token(&base_a, "admin", STRONG).await;
+        let stream = client()
+            .get(format!("{base_a}/api/messages/stream"))
+            .bearer_auth(&access)
+            .timeout(Duration::from_secs(120))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(stream.status(), 200);
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        let posters: Vec<_> = (0..4)
+            .map(|w| {
+                let (a, access, stopped) = (base_a.clone(), access.clone(), stopped.clone());
+                tokio::spawn(async move {
+                    let mut ids = Vec::new();
+                    let mut i = 0;
+                    while !*stopped.borrow() {
+                        i += 1;
+                        // until A stops listening
+                        match post_message(&a, &access, &format!("{w}-{i}")).await {
+                            Some(id) => ids.push(id),
+                            None => break,
+                        }
+                    }
+                    ids
+                })
+            })
+            .collect();
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let terminated = Command::new("kill")
+            .args(["-TERM", &a.0.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(terminated.success());
+        let (mut seen, mut cursor) = (Vec::new(), 0);
+        let clean = read_stream(stream, &mut seen, &mut cursor, i64::MAX).await;
+        assert!(clean, "the stream on A was cut off instead of ended");
+        let status = tokio::task::spawn_blocking(move || {
+            let status = a.0.wait().unwrap();
+            (a, status)
+        })
+        .await
+        .unwrap()
+        .1;
+        assert!(status.success(), "A exited with {status}");
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        stop.send_replace(true);
+        let mut posted = Vec::new();
+        for poster in posters {
+            posted.extend(poster.await.unwrap());
+        }
+        let last = post_message(&base_b, &access, "the end").await.unwrap();
+        let resumed = client()
+            .get(format!("{base_b}/api/messages/stream"))
+            .bearer_auth(&access)
+            .header("Last-Event-ID", cursor.to_string())
+            .timeout(Duration::from_secs(60))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resumed.status(), 200);
+        assert!(read_stream(resumed, &mut seen, &mut cursor, last).await);
+        let missing: Vec<_> = posted.iter().filter(|id| !seen.contains(id)).collect();
+        assert!(missing.is_empty(), "the stream missed {missing:?}");
+        let mut once = seen.clone();
+        once.sort_unstable();
+        once.dedup();
+        assert_eq!(once.len(), seen.len(), "a message came twice: {seen:?}");
+        assert!(posted.len() > 4, "too little load: {}", posted.len());
+    });
 }

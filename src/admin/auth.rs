@@ -9,7 +9,6 @@ use minijinja::context;
 
 use super::guard::{check_csrf, csrf_secret, read_form, session_user};
 use super::render::{self, html, AdminError};
-use crate::app::AppState;
 use crate::auth::csrf;
 use crate::auth::extract::{client, SESSION_COOKIE};
 use crate::auth::login::{self, header_value};
@@ -17,6 +16,7 @@ use crate::auth::logins::Client;
 use crate::auth::users::User;
 use crate::error::ApiError;
 use crate::fields::{loose_text, REQUIRED};
+use crate::state::AppState;
 
 const WRONG: &str = "Please enter the correct username and password for a staff account. \
                      Note that both fields may be case-sensitive.";

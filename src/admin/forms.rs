@@ -12,9 +12,9 @@ use super::guard::{Admin, AdminForm};
 use super::model::{Ctx, Field, Kind, ModelAdmin, Record};
 use super::render::{self, flash_cookie};
 use super::views::{info, lookup, parse_id, Page};
-use crate::app::AppState;
 use crate::error::ApiError;
 use crate::fields::{parse_boolean, FieldErrors};
+use crate::state::AppState;
 
 /// The form's fields with their values and errors, and the errors of no field.
 fn form_context(
@@ -128,25 +128,41 @@ async fn save(state: AppState, form: AdminForm, m: &'static ModelAdmin, id: Opti
         actor: admin.user.clone(),
         keys: state.keys.clone(),
         hasher: state.hasher.clone(),
-        live: state.live.clone(),
+        news: std::sync::Mutex::default(),
     };
+    let ctx = std::sync::Arc::new(ctx);
+    let committed = (ctx.clone(), state.live.clone());
     let outcome = state
         .db
-        .run(move |conn| {
-            let fields = (m.form)(conn, id)?;
-            let record = match id {
-                Some(id) => Some((m.load)(conn, id)?.ok_or(ApiError::RouteNotFound)?),
-                None => None,
-            };
-            let values = form_values(&fields, data);
-            match (m.save)(conn, &ctx, id, Value::Object(values.clone())) {
-                Ok(saved) => Ok(Saved::Done(saved)),
-                Err(ApiError::Validation(errors)) => {
-                    Ok(Saved::Invalid(record, fields, values, errors))
+        .run_then(
+            move |conn| {
+                let fields = (m.form)(conn, id)?;
+                let record = match id {
+                    Some(id) => Some((m.load)(conn, id)?.ok_or(ApiError::RouteNotFound)?),
+                    None => None,
+                };
+                let values = form_values(&fields, data);
+                match (m.save)(conn, &ctx, id, Value::Object(values.clone())) {
+                    Ok(saved) => Ok(Saved::Done(saved)),
+                    Err(ApiError::Validation(errors)) => {
+                        Ok(Saved::Invalid(record, fields, values, errors))
+                    }
+                    Err(e) => Err(e),
                 }
-                Err(e) => Err(e),
-            }
-        })
+            },
+            move |_| {
+                let (ctx, live) = committed;
+                let news = std::mem::take(
+                    &mut *ctx
+                        .news
+                        .lock()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner),
+                );
+                for (id, event) in news {
+                    live.publish(id, || event);
+                }
+            },
+        )
         .await?;
     Ok(match outcome {
         Saved::Done(record) => done(m, &record, if id.is_some() { "changed" } else { "added" }),
@@ -162,12 +178,12 @@ pub async fn add_form(
     State(state): State<AppState>,
     Path((app, model, action)): Path<(String, String, String)>,
 ) -> Page {
-    let m = lookup(&app, &model, &admin.user)?;
+    let m = lookup(&app, &model, &admin)?;
     if action != "add" {
         let id = parse_id(&action)?;
         return Ok(render::redirect(&format!("{}{id}/change/", m.url())));
     }
-    let fields = state.db.run(move |conn| (m.form)(conn, None)).await?;
+    let fields = state.db.read(move |conn| (m.form)(conn, None)).await?;
     Ok(form_page(
         &admin,
         m,
@@ -184,7 +200,7 @@ pub async fn add(
     Path((app, model, action)): Path<(String, String, String)>,
     form: AdminForm,
 ) -> Page {
-    let m = lookup(&app, &model, &form.admin.user)?;
+    let m = lookup(&app, &model, &form.admin)?;
     if action != "add" {
         return Err(ApiError::RouteNotFound.into());
     }
@@ -220,14 +236,14 @@ async fn change_form(
     model: String,
     id: String,
 ) -> Page {
-    let m = lookup(&app, &model, &admin.user)?;
+    let m = lookup(&app, &model, &admin)?;
     let id = parse_id(&id)?;
     if !m.editable {
         return Err(ApiError::RouteNotFound.into());
     }
     let (record, fields) = state
         .db
-        .run(move |conn| Ok(((m.load)(conn, id)?, (m.form)(conn, Some(id))?)))
+        .read(move |conn| Ok(((m.load)(conn, id)?, (m.form)(conn, Some(id))?)))
         .await?;
     let record = record.ok_or(ApiError::RouteNotFound)?;
     Ok(form_page(
@@ -247,7 +263,7 @@ async fn change(
     id: String,
     form: AdminForm,
 ) -> Page {
-    let m = lookup(&app, &model, &form.admin.user)?;
+    let m = lookup(&app, &model, &form.admin)?;
     let id = parse_id(&id)?;
     if !m.editable {
         return Err(ApiError::RouteNotFound.into());
@@ -263,13 +279,14 @@ async fn delete_form(
     model: String,
     id: String,
 ) -> Page {
-    let m = lookup(&app, &model, &admin.user)?;
+    let m = lookup(&app, &model, &admin)?;
     let id = parse_id(&id)?;
+    let models = admin.models.0;
     let (record, related) = state
         .db
-        .run(move |conn| {
+        .read(move |conn| {
             let record = (m.load)(conn, id)?.ok_or(ApiError::RouteNotFound)?;
-            Ok((record, (m.related)(conn, id)?))
+            Ok((record, (m.related)(conn, models, id)?))
         })
         .await?;
     let back = if m.editable {
@@ -295,7 +312,7 @@ async fn delete(
     id: String,
     form: AdminForm,
 ) -> Page {
-    let m = lookup(&app, &model, &form.admin.user)?;
+    let m = lookup(&app, &model, &form.admin)?;
     let id = parse_id(&id)?;
     let record = state
         .db

@@ -12,7 +12,6 @@ use minijinja::context;
 use serde_json::Value;
 
 use super::render::{self, html, AdminError, FLASH_COOKIE};
-use crate::app::AppState;
 use crate::auth::csrf;
 use crate::auth::extract::{is_secure, SESSION_COOKIE};
 use crate::auth::login::header_value;
@@ -20,10 +19,13 @@ use crate::auth::logins;
 use crate::auth::users::User;
 use crate::error::ApiError;
 use crate::fields::loose_text;
+use crate::state::AppState;
 
 /// A staff user with a live session; anyone else is sent to the login page.
 pub struct Admin {
     pub user: User,
+    /// The site's models, as the app registered them.
+    pub models: super::Registry,
     /// The CSRF secret the forms carry (the cookie's, or a new one).
     pub csrf: String,
     /// The `Set-Cookie` for a CSRF secret the browser did not have yet.
@@ -46,10 +48,7 @@ pub(super) async fn session_user(
         return Ok(None);
     };
     let hash = state.keys.lookup_hash(&key);
-    let found = state
-        .db
-        .run(move |conn| logins::session_user(conn, &hash))
-        .await?;
+    let found = logins::live_session(&state.db, hash).await?;
     Ok(found.map(|(_, user)| user).filter(|u| u.is_active))
 }
 
@@ -82,6 +81,11 @@ impl FromRequestParts<AppState> for Admin {
         let Some(user) = user.filter(|u| u.is_staff) else {
             return Err(to_login(parts));
         };
+        let models = parts
+            .extensions
+            .get::<super::Registry>()
+            .copied()
+            .unwrap_or_default();
         let (csrf, new_csrf) = csrf_secret(&parts.headers);
         let set_csrf = new_csrf.then(|| header_value(&csrf::set_cookie(&state.settings, &csrf)));
         let flash = csrf::cookie_value(&parts.headers, FLASH_COOKIE).map(|v| {
@@ -91,6 +95,7 @@ impl FromRequestParts<AppState> for Admin {
         });
         Ok(Self {
             user,
+            models,
             csrf,
             set_csrf,
             flash,

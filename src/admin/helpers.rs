@@ -59,7 +59,11 @@ pub fn checked<T>(parsed: Result<T, ApiError>, extra: FieldErrors) -> Result<T, 
 }
 
 /// For models whose deletion takes nothing else with it.
-pub fn nothing_related(_conn: &mut Conn, _id: i64) -> Result<Vec<Related>, ApiError> {
+pub fn nothing_related(
+    _conn: &mut Conn,
+    _models: &[&super::model::ModelAdmin],
+    _id: i64,
+) -> Result<Vec<Related>, ApiError> {
     Ok(Vec::new())
 }
 

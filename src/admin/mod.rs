@@ -1,7 +1,7 @@
 //! The admin site at `/admin/`: server-rendered pages where staff browse, add, change
 //! and delete every model, with the API's own validation. Each model is described
 //! by a [`model::ModelAdmin`] that its domain writes in its `admin.rs`; adding a
-//! model to the site is one line in [`MODELS`]. Works without JavaScript; every page
+//! model to the site is one line in the app's `ADMIN`. Works without JavaScript; every page
 //! forbids framing and inline script.
 
 pub mod auth;
@@ -19,27 +19,19 @@ use axum::routing::{any, get, post};
 use axum::Router;
 use tower_http::set_header::SetResponseHeaderLayer;
 
-use crate::app::AppState;
-use crate::domains::{blog, messages, music, tasks};
+use crate::state::AppState;
 use model::ModelAdmin;
 use render::method_not_allowed as other;
 
-/// Every model in the admin, in the index's order (grouped by `app_label`).
-pub static MODELS: [&ModelAdmin; 8] = [
-    &users::USERS,
-    &tokens::TOKENS,
-    &messages::admin::ADMIN,
-    &tasks::admin::ADMIN,
-    &blog::admin::ADMIN,
-    &music::admin::ALBUMS,
-    &music::admin::SONGS,
-    &music::admin::LIKES,
-];
+/// The models of the site, in the index's order (grouped by `app_label`). The app
+/// gives them (`crate::app`), so that the admin knows no domain.
+#[derive(Clone, Copy, Default)]
+pub struct Registry(pub &'static [&'static ModelAdmin]);
 
 const CSP: &str = "default-src 'self'; script-src 'none'; style-src 'self'; img-src 'self' data:; \
                    object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 
-pub fn router() -> Router<AppState> {
+pub fn router(models: Registry) -> Router<AppState> {
     Router::new()
         .route("/admin/", get(views::index).fallback(other))
         .route(
@@ -77,4 +69,5 @@ pub fn router() -> Router<AppState> {
             header::X_FRAME_OPTIONS,
             HeaderValue::from_static("DENY"),
         ))
+        .layer(axum::Extension(models))
 }

@@ -7,11 +7,11 @@ use std::sync::Arc;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-use crate::auth::crypto::Keys;
-use crate::auth::password::Hasher;
 use crate::auth::users::User;
+use crate::crypto::Keys;
 use crate::db::Conn;
 use crate::error::ApiError;
+use crate::password::Hasher;
 
 /// Rows on one list page, as Django's `list_per_page`.
 pub const PER_PAGE: i64 = 100;
@@ -21,8 +21,8 @@ pub struct Ctx {
     pub actor: User,
     pub keys: Arc<Keys>,
     pub hasher: Hasher,
-    /// New messages go to stream clients from the admin too.
-    pub live: crate::domains::messages::live::Hub,
+    /// New messages, for stream clients once the save is committed.
+    pub news: std::sync::Mutex<crate::live::Rows>,
 }
 
 /// A list column: `key` is what `?o=` names, `label` its heading.
@@ -168,7 +168,10 @@ pub type ListFn = fn(&mut Conn, &ListQuery) -> Result<Listing, ApiError>;
 pub type FormFn = fn(&mut Conn, Option<i64>) -> Result<Vec<Field>, ApiError>;
 pub type LoadFn = fn(&mut Conn, i64) -> Result<Option<Record>, ApiError>;
 pub type SaveFn = fn(&mut Conn, &Ctx, Option<i64>, Value) -> Result<Record, ApiError>;
-pub type RelatedFn = fn(&mut Conn, i64) -> Result<Vec<Related>, ApiError>;
+/// What goes with a deleted object; it is given the site's models.
+pub type RelatedFn = fn(&mut Conn, &[&ModelAdmin], i64) -> Result<Vec<Related>, ApiError>;
+/// A user's objects of one model, which go with the user.
+pub type OfUserFn = fn(&mut Conn, i64) -> Result<Related, ApiError>;
 pub type DeleteFn = fn(&mut Conn, i64) -> Result<bool, ApiError>;
 
 /// One model in the admin, at `/admin/<app>/<model>/`.
@@ -192,6 +195,8 @@ pub struct ModelAdmin {
     /// with the API's own rules and writes; `ApiError::Validation` on bad input.
     pub save: SaveFn,
     pub related: RelatedFn,
+    /// The model's objects that a deleted user takes along (`None`: none do).
+    pub of_user: Option<OfUserFn>,
     pub delete: DeleteFn,
 }
 

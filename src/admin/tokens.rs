@@ -37,6 +37,7 @@ pub const TOKENS: ModelAdmin = ModelAdmin {
     load,
     save,
     related: nothing_related,
+    of_user: None,
     delete: |conn, id| Ok(diesel::delete(api_tokens::table.find(id)).execute(conn)? > 0),
 };
 

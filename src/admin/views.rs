@@ -10,18 +10,20 @@ use serde::Serialize;
 use super::guard::Admin;
 use super::model::{ListQuery, ModelAdmin, PER_PAGE};
 use super::render::AdminError;
-use crate::app::AppState;
-use crate::auth::users::User;
 use crate::error::ApiError;
+use crate::state::AppState;
 
 pub(super) type Page = Result<Response, AdminError>;
 
 pub(super) fn lookup(
     app: &str,
     model: &str,
-    user: &User,
+    admin: &Admin,
 ) -> Result<&'static ModelAdmin, AdminError> {
-    let found = super::MODELS
+    let user = &admin.user;
+    let found = admin
+        .models
+        .0
         .iter()
         .copied()
         .find(|m| m.app == app && m.model == model)
@@ -52,9 +54,9 @@ struct Group {
     models: Vec<minijinja::Value>,
 }
 
-fn groups(user: &User, app: Option<&str>) -> Vec<Group> {
+fn groups(admin: &Admin, app: Option<&str>) -> Vec<Group> {
     let mut groups: Vec<Group> = Vec::new();
-    for m in super::MODELS.iter().filter(|m| m.allowed(user)) {
+    for m in admin.models.0.iter().filter(|m| m.allowed(&admin.user)) {
         if app.is_some_and(|a| a != m.app) {
             continue;
         }
@@ -72,7 +74,7 @@ fn groups(user: &User, app: Option<&str>) -> Vec<Group> {
 
 /// `GET /admin/`: every model the user may see, by domain.
 pub async fn index(admin: Admin) -> Response {
-    let groups = groups(&admin.user, None);
+    let groups = groups(&admin, None);
     admin.page(
         StatusCode::OK,
         "index.html",
@@ -82,7 +84,7 @@ pub async fn index(admin: Admin) -> Response {
 
 /// `GET /admin/<app>/`: one domain's models.
 pub async fn app_index(admin: Admin, Path(app): Path<String>) -> Page {
-    let groups = groups(&admin.user, Some(&app));
+    let groups = groups(&admin, Some(&app));
     let Some(first) = groups.first() else {
         return Err(ApiError::RouteNotFound.into());
     };
@@ -146,7 +148,7 @@ pub async fn list(
     Path((app, model)): Path<(String, String)>,
     RawQuery(raw): RawQuery,
 ) -> Page {
-    let m = lookup(&app, &model, &admin.user)?;
+    let m = lookup(&app, &model, &admin)?;
     let params: Vec<(String, String)> = form_urlencoded::parse(raw.unwrap_or_default().as_bytes())
         .into_owned()
         .collect();
@@ -158,7 +160,11 @@ pub async fn list(
             .map(|(_, v)| v.clone())
             .unwrap_or_default()
     };
-    let (q, o) = (param("q"), param("o"));
+    let (mut q, o) = (param("q"), param("o"));
+    // Django's search form refuses a NUL and lists everything; PostgreSQL cannot take it
+    if q.contains('\0') {
+        q.clear();
+    }
     let (desc, key) = o
         .strip_prefix('-')
         .map_or((false, o.as_str()), |k| (true, k));
@@ -176,7 +182,7 @@ pub async fn list(
         limit: PER_PAGE,
         offset: (page - 1).saturating_mul(PER_PAGE),
     };
-    let listing = state.db.run(move |conn| (m.list)(conn, &query)).await?;
+    let listing = state.db.read(move |conn| (m.list)(conn, &query)).await?;
     let pages = ((listing.total + PER_PAGE - 1) / PER_PAGE).max(1);
     let base = m.url();
     let columns: Vec<minijinja::Value> = m

@@ -5,8 +5,8 @@
 use axum::http::{header, HeaderMap, Method};
 use cookie::{Cookie, SameSite};
 
-use crate::auth::crypto::{constant_time_eq, random_string};
 use crate::config::Settings;
+use crate::crypto::{constant_time_eq, random_string};
 use crate::error::ApiError;
 
 pub const COOKIE: &str = "csrftoken";

@@ -10,13 +10,15 @@ use axum::http::request::Parts;
 use axum::http::{header, HeaderMap};
 use serde_json::json;
 
-use crate::app::AppState;
 use crate::auth::jwt::{self, Kind, TokenError};
-use crate::auth::logins::{self, Client, Standing};
+use crate::auth::logins::{self, Client};
 use crate::auth::users::User;
 use crate::auth::{csrf, tokens};
-use crate::db::Conn;
+use crate::db::{Conn, Db};
 use crate::error::ApiError;
+use crate::state::AppState;
+
+pub use super::caller::Caller;
 
 pub const SESSION_COOKIE: &str = "sessionid";
 
@@ -196,13 +198,13 @@ pub fn is_secure(parts: &Parts, state: &AppState) -> bool {
 
 /// What the `Authorization` header offers, in DRF's order; anything else falls
 /// through to the session cookie.
-enum Credentials<'a> {
+pub(super) enum Credentials<'a> {
     Bearer(&'a str),
     Token(&'a str),
     Other,
 }
 
-fn credentials(parts: &Parts) -> Result<Credentials<'_>, ApiError> {
+pub(super) fn credentials(parts: &Parts) -> Result<Credentials<'_>, ApiError> {
     let Some(value) = parts.headers.get(header::AUTHORIZATION) else {
         return Ok(Credentials::Other);
     };
@@ -234,15 +236,7 @@ async fn authenticate(parts: &Parts, state: &AppState) -> Result<Option<Auth>, A
     match credentials(parts)? {
         Credentials::Bearer(token) => {
             let claims = BearerClaims::decode(state, token)?;
-            let (user_id, login) = (claims.user_id, claims.login);
-            let found = state
-                .db
-                .read_shared(
-                    move |pg| logins::user_with_login_shared(pg, user_id, login),
-                    move |conn| logins::user_with_login(conn, user_id, login),
-                )
-                .await?;
-            claims.judge(found).map(Some)
+            claims.fetch(&state.db).await.map(Some)
         }
         Credentials::Token(key) => drf_token(state, key.to_owned()).await.map(Some),
         Credentials::Other => session(parts, state).await,
@@ -251,14 +245,14 @@ async fn authenticate(parts: &Parts, state: &AppState) -> Result<Option<Auth>, A
 
 /// A valid access token's claims, before the database confirms them.
 #[derive(Debug, Clone, Copy)]
-struct BearerClaims {
-    user_id: i64,
-    login: Option<i64>,
-    version: i64,
+pub(super) struct BearerClaims {
+    pub(super) user_id: i64,
+    pub(super) login: Option<i64>,
+    pub(super) version: i64,
 }
 
 impl BearerClaims {
-    fn decode(state: &AppState, token: &str) -> Result<Self, ApiError> {
+    pub(super) fn decode(state: &AppState, token: &str) -> Result<Self, ApiError> {
         let claims = jwt::decode(&state.keys, token, Kind::Access).map_err(token_not_valid)?;
         Ok(Self {
             user_id: claims
@@ -269,8 +263,16 @@ impl BearerClaims {
         })
     }
 
-    fn check(self, conn: &mut Conn) -> Result<Auth, ApiError> {
+    pub(super) fn check(self, conn: &mut Conn) -> Result<Auth, ApiError> {
         self.judge(logins::user_with_login(conn, self.user_id, self.login)?)
+    }
+
+    /// [`BearerClaims::check`] as a statement of its own.
+    pub(super) async fn fetch(self, db: &Db) -> Result<Auth, ApiError> {
+        let found = db
+            .first(logins::user_and_login(self.user_id, self.login))
+            .await?;
+        self.judge(found.map(|found| logins::live(found, self.login)))
     }
 
     /// The verdict on the user and login the token names, as the database has them.
@@ -296,70 +298,6 @@ impl BearerClaims {
     }
 }
 
-/// The authenticated caller, for routes that confirm a Bearer token in their own
-/// database call: one trip to the database's threads instead of two. Other
-/// credentials are checked here, as for [`CurrentUser`]; anonymous is 401.
-#[derive(Debug, Clone)]
-pub struct Caller(Pending);
-
-#[derive(Debug, Clone)]
-enum Pending {
-    Known(Auth),
-    Bearer(BearerClaims),
-}
-
-impl Caller {
-    /// The caller, or 401, on the route's own connection, before its work.
-    pub fn check(self, conn: &mut Conn) -> Result<Auth, ApiError> {
-        match self.0 {
-            Pending::Known(auth) => Ok(auth),
-            Pending::Bearer(claims) => claims.check(conn),
-        }
-    }
-
-    /// What a page query is to confirm with `logins::standing!`.
-    pub fn standing(&self) -> Standing {
-        match &self.0 {
-            Pending::Known(auth) => Standing {
-                settled: true,
-                user_id: auth.user.id,
-                login: None,
-                version: auth.user.auth_version,
-            },
-            Pending::Bearer(claims) => Standing {
-                settled: false,
-                user_id: claims.user_id,
-                login: claims.login,
-                version: claims.version,
-            },
-        }
-    }
-
-    /// Ends the check with the page query's verdict (`None`: the page had no row to
-    /// carry it). Anything but a confirmation is checked again on its own, which
-    /// also says why it fails; the page is then not shown.
-    pub fn confirm(self, conn: &mut Conn, verdict: Option<bool>) -> Result<(), ApiError> {
-        match (self.0, verdict) {
-            (Pending::Known(_), _) | (Pending::Bearer(_), Some(true)) => Ok(()),
-            (Pending::Bearer(claims), _) => claims.check(conn).map(drop),
-        }
-    }
-}
-
-impl FromRequestParts<AppState> for Caller {
-    type Rejection = ApiError;
-
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        if parts.extensions.get::<MaybeUser>().is_none() {
-            if let Credentials::Bearer(token) = credentials(parts)? {
-                return Ok(Self(Pending::Bearer(BearerClaims::decode(state, token)?)));
-            }
-        }
-        let CurrentUser(auth) = CurrentUser::from_request_parts(parts, state).await?;
-        Ok(Self(Pending::Known(auth)))
-    }
-}
-
 async fn drf_token(state: &AppState, key: String) -> Result<Auth, ApiError> {
     let hash = state.keys.lookup_hash(&key);
     let user = state
@@ -381,16 +319,11 @@ async fn session(parts: &Parts, state: &AppState) -> Result<Option<Auth>, ApiErr
         return Ok(None);
     };
     let hash = state.keys.lookup_hash(&key);
-    let found = state
-        .db
-        .run(move |conn| logins::session_user(conn, &hash))
-        .await?;
-    let Some((login, user)) = found else {
+    let found = logins::live_session(&state.db, hash).await?;
+    let Some((login, user)) = found.filter(|(_, user)| user.is_active) else {
+        StaleSession::report(parts);
         return Ok(None);
     };
-    if !user.is_active {
-        return Ok(None);
-    }
     // DRF's SessionAuthentication enforces CSRF only for a session-authenticated user
     if !csrf::is_safe(&parts.method) {
         let form_token = parts
@@ -408,6 +341,32 @@ async fn session(parts: &Parts, state: &AppState) -> Result<Option<Auth>, ApiErr
         user,
         via: Via::Session { login: login.id },
     }))
+}
+
+/// A `sessionid` cookie that names no live session of an active user: the response
+/// deletes it, as Django's session middleware does. Watched only for requests that
+/// send one.
+#[derive(Debug, Clone)]
+pub struct StaleSession(std::sync::Arc<std::sync::atomic::AtomicBool>);
+
+impl StaleSession {
+    /// Put on a request that carries a session cookie; `found` after the response.
+    pub fn watch(req: &mut axum::extract::Request) -> Option<Self> {
+        csrf::cookie_value(req.headers(), SESSION_COOKIE)?;
+        let watch = Self(std::sync::Arc::default());
+        req.extensions_mut().insert(watch.clone());
+        Some(watch)
+    }
+
+    pub fn report(parts: &Parts) {
+        if let Some(watch) = parts.extensions.get::<Self>() {
+            watch.0.store(true, std::sync::atomic::Ordering::Relaxed);
+        }
+    }
+
+    pub fn found(&self) -> bool {
+        self.0.load(std::sync::atomic::Ordering::Relaxed)
+    }
 }
 
 /// A form body's `csrfmiddlewaretoken`, put in the extensions by routes that read

@@ -10,7 +10,7 @@ use jsonwebtoken::{Algorithm, Header, Validation};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::auth::crypto::Keys;
+use crate::crypto::Keys;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {

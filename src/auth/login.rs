@@ -6,15 +6,16 @@ use chrono::NaiveDateTime;
 use cookie::{Cookie, SameSite};
 use serde::Serialize;
 
-use crate::app::AppState;
 use crate::auth::jwt::{self, Kind};
 use crate::auth::logins::{self, Client};
-use crate::auth::password::Verified;
 use crate::auth::users::{self, User};
-use crate::auth::{crypto, csrf, extract::SESSION_COOKIE};
+use crate::auth::{csrf, extract::SESSION_COOKIE};
 use crate::config::Settings;
+use crate::crypto;
 use crate::db::Conn;
 use crate::error::ApiError;
+use crate::password::Verified;
+use crate::state::AppState;
 
 /// The user, when the password is right and the account active. An unknown username
 /// costs the same hash check as a wrong password.
@@ -29,7 +30,7 @@ pub async fn check_credentials(
     let name = username.clone();
     let user = state
         .db
-        .run(move |conn| users::find_by_username(conn, &username))
+        .read(move |conn| users::find_by_username(conn, &username))
         .await?;
     let verified = state
         .hasher

@@ -6,7 +6,8 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use crate::auth::users::{users, User};
-use crate::db::{native, Conn, DieselErrorExt as _, OptionalExt as _, SharedConn};
+use crate::db::counts::row_counts;
+use crate::db::{native, Conn, Db, DieselErrorExt as _, OptionalExt as _, Statement};
 use crate::error::ApiError;
 
 diesel::table! {
@@ -40,6 +41,9 @@ diesel::table! {
 diesel::joinable!(logins -> users (user_id));
 diesel::joinable!(refresh_tokens -> logins (login_id));
 diesel::allow_tables_to_appear_in_same_query!(logins, users, refresh_tokens);
+// the counts that page queries carry beside the caller's standing
+diesel::allow_tables_to_appear_in_same_query!(row_counts, users);
+diesel::allow_tables_to_appear_in_same_query!(row_counts, logins);
 
 pub const SESSION: &str = "session";
 pub const JWT: &str = "jwt";
@@ -126,42 +130,57 @@ pub fn open(
 /// The live session with this key hash, and its user.
 pub fn session_user(conn: &mut Conn, key_hash: &str) -> Result<Option<(Login, User)>, ApiError> {
     let now = crate::time::now();
-    let found: Option<(Login, User)> = native!(conn, |c| logins::table
+    native!(conn, |c| logins::table
         .inner_join(users::table)
         .filter(logins::session_key_hash.eq(key_hash))
         .filter(logins::revoked_at.is_null())
         .filter(logins::expires_at.gt(now))
         .select((LOGIN_COLUMNS, users::all_columns))
         .first(c)
-        .found())?;
+        .found())
+}
+
+/// The live session with that key hash and its user, as [`session_user`] reads
+/// it; its `last_used_at` is moved on at most every `TOUCH_EVERY_SECS`, apart,
+/// so that a session read stays a read. A touch that cannot be stored (a full
+/// disk) is logged and does not refuse the request.
+pub async fn live_session(db: &Db, key_hash: String) -> Result<Option<(Login, User)>, ApiError> {
+    let found = db.read(move |conn| session_user(conn, &key_hash)).await?;
     if let Some((login, _)) = &found {
+        let now = crate::time::now();
         if (now - login.last_used_at).num_seconds() >= TOUCH_EVERY_SECS {
-            diesel::update(logins::table.find(login.id))
-                .set(logins::last_used_at.eq(now))
-                .execute(conn)?;
+            let id = login.id;
+            let touched = db
+                .run(move |conn| {
+                    diesel::update(logins::table.find(id))
+                        .set(logins::last_used_at.eq(now))
+                        .execute(conn)?;
+                    Ok(())
+                })
+                .await;
+            if let Err(err) = touched {
+                tracing::warn!(error = ?err, "cannot record a session's last use");
+            }
         }
     }
     Ok(found)
 }
 
-/// The user, that login of theirs if there is one (`0`: none), and when it ended.
-/// A macro, so that the pooled and the shared connections run this one query.
-macro_rules! user_and_login {
-    ($user_id:expr, $login_id:expr) => {
-        users::table
-            .left_join(
-                logins::table.on(logins::id.eq($login_id).and(logins::user_id.eq(users::id))),
-            )
-            .filter(users::id.eq($user_id))
-            .select((
-                users::all_columns,
-                logins::id.nullable(),
-                logins::revoked_at.nullable(),
-            ))
-    };
-}
+pub type UserAndLogin = (User, Option<i64>, crate::time::MaybeStored);
 
-type UserAndLogin = (User, Option<i64>, crate::time::MaybeStored);
+/// The user, that login of theirs if there is one (`None`: none asked), and when
+/// it ended; [`live`] says what that means.
+pub fn user_and_login(user_id: i64, login: Option<i64>) -> impl Statement<UserAndLogin> {
+    let login_id = login.unwrap_or_default();
+    users::table
+        .left_join(logins::table.on(logins::id.eq(login_id).and(logins::user_id.eq(users::id))))
+        .filter(users::id.eq(user_id))
+        .select((
+            users::all_columns,
+            logins::id.nullable(),
+            logins::revoked_at.nullable(),
+        ))
+}
 
 /// The user, and whether the login is still live (`None` login id: always live).
 pub fn user_with_login(
@@ -169,75 +188,17 @@ pub fn user_with_login(
     user_id: i64,
     login: Option<i64>,
 ) -> Result<Option<(User, bool)>, ApiError> {
-    let login_id = login.unwrap_or_default();
-    let found: Option<UserAndLogin> = native!(conn, |c| user_and_login!(user_id, login_id)
-        .first(c)
-        .found())?;
-    Ok(found.map(|found| live(found, login)))
+    let found: Vec<UserAndLogin> = native!(conn, |c| user_and_login(user_id, login).load(c))?;
+    Ok(found.into_iter().next().map(|found| live(found, login)))
 }
 
-/// [`user_with_login`] on a shared PostgreSQL connection.
-pub async fn user_with_login_shared(
-    pg: SharedConn,
-    user_id: i64,
-    login: Option<i64>,
-) -> diesel::QueryResult<Option<Option<(User, bool)>>> {
-    let login_id = login.unwrap_or_default();
-    let found: Option<UserAndLogin> =
-        diesel_async::RunQueryDsl::first(user_and_login!(user_id, login_id), &mut &*pg)
-            .await
-            .optional()?;
-    Ok(Some(found.map(|found| live(found, login))))
-}
-
-fn live((user, found, revoked): UserAndLogin, login: Option<i64>) -> (User, bool) {
+/// Whether the user's login is live (`None` login id: always).
+pub fn live((user, found, revoked): UserAndLogin, login: Option<i64>) -> (User, bool) {
     (
         user,
         login.is_none() || (found.is_some() && revoked.0.is_none()),
     )
 }
-
-/// What a Bearer token still needs the database to confirm, for a route that asks
-/// in its own page query instead of a statement of its own: on PostgreSQL one
-/// round trip fewer, a third more lists a second. [`standing!`] is the condition;
-/// [`user_with_login`] stays the check that says why it fails.
-#[derive(Debug, Clone, Copy)]
-pub struct Standing {
-    /// Nothing to confirm: the caller was checked already (a session, a DRF token).
-    pub settled: bool,
-    pub user_id: i64,
-    pub login: Option<i64>,
-    pub version: i64,
-}
-
-/// A [`Standing`] as one boolean column: the user is active, the token's version
-/// is current and its login, if it names one, is live (as in `BearerClaims::check`).
-macro_rules! standing {
-    ($standing:expr) => {{
-        use diesel::dsl::exists;
-        use diesel::sql_types::Bool;
-        use diesel::IntoSql as _;
-        use $crate::auth::logins::logins;
-        use $crate::auth::users::users;
-        let s: $crate::auth::logins::Standing = $standing;
-        // aliased: the page's own query may read `users` too
-        let (u, l) = diesel::alias!(users as caller, logins as caller_login);
-        let user = u
-            .select(u.field(users::id))
-            .filter(u.field(users::id).eq(s.user_id))
-            .filter(u.field(users::is_active).eq(true))
-            .filter(u.field(users::auth_version).eq(s.version));
-        let login = l
-            .select(l.field(logins::id))
-            .filter(l.field(logins::id).eq(s.login.unwrap_or_default()))
-            .filter(l.field(logins::user_id).eq(s.user_id))
-            .filter(l.field(logins::revoked_at).is_null());
-        s.settled
-            .into_sql::<Bool>()
-            .or(exists(user).and(s.login.is_none().into_sql::<Bool>().or(exists(login))))
-    }};
-}
-pub(crate) use standing;
 
 pub fn revoke(conn: &mut Conn, login_id: i64) -> Result<(), ApiError> {
     let now = crate::time::now();

@@ -5,10 +5,10 @@
 
 use diesel::prelude::*;
 
-use crate::app::AppState;
 use crate::auth::logins::Client;
 use crate::db::{Conn, DieselErrorExt as _, OptionalExt as _};
 use crate::error::ApiError;
+use crate::state::AppState;
 
 diesel::table! {
     login_throttle (scope, key_hash) {
@@ -26,7 +26,8 @@ pub enum Scope {
     Address,
     /// Failed logins for one username, from anywhere.
     Username,
-    /// Accounts created from one client address.
+    /// Sign-ups from one client address that passed validation (counted before
+    /// the password is hashed, so that past the limit none is hashed).
     Signup,
 }
 

@@ -3,8 +3,8 @@
 
 use diesel::prelude::*;
 
-use crate::auth::crypto::{random_hex, Keys};
 use crate::auth::users::{users, User};
+use crate::crypto::{random_hex, Keys};
 use crate::db::{native, Conn, DieselErrorExt as _, OptionalExt as _};
 use crate::error::ApiError;
 

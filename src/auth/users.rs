@@ -98,7 +98,18 @@ pub fn find(conn: &mut Conn, id: i64) -> Result<Option<User>, ApiError> {
         .found())
 }
 
+/// Django's `normalize_username`: NFKC, so that a fullwidth or other compatibility
+/// form of a name is that name (and taken when it is).
+pub fn normalize(username: &str) -> String {
+    use unicode_normalization::UnicodeNormalization as _;
+    username.nfkc().collect()
+}
+
+/// No user has a NUL in their name (PostgreSQL cannot even be asked).
 pub fn find_by_username(conn: &mut Conn, username: &str) -> Result<Option<User>, ApiError> {
+    if username.contains('\0') {
+        return Ok(None);
+    }
     native!(conn, |c| users::table
         .filter(users::username.eq(username))
         .select(users::all_columns)
@@ -106,7 +117,12 @@ pub fn find_by_username(conn: &mut Conn, username: &str) -> Result<Option<User>,
         .found())
 }
 
+/// Whether the name, once normalized as sign-up stores it, is taken.
 pub fn username_exists(conn: &mut Conn, username: &str) -> Result<bool, ApiError> {
+    if username.contains('\0') {
+        return Ok(false);
+    }
+    let username = normalize(username);
     Ok(diesel::select(diesel::dsl::exists(
         users::table.filter(users::username.eq(username)),
     ))
@@ -116,8 +132,13 @@ pub fn username_exists(conn: &mut Conn, username: &str) -> Result<bool, ApiError
 /// Inserts the user; `Ok(None)` when the username is taken (checked by the unique
 /// constraint, so two simultaneous sign-ups cannot both win).
 pub fn create(conn: &mut Conn, new: &NewUser<'_>) -> Result<Option<User>, ApiError> {
+    let username = normalize(new.username);
+    let new = NewUser {
+        username: &username,
+        ..*new
+    };
     match diesel::insert_into(users::table)
-        .values(new)
+        .values(&new)
         .returning(users::all_columns)
         .get_result::<User>(conn)
     {

@@ -8,12 +8,12 @@ use diesel::Connection as _;
 use secrecy::{ExposeSecret as _, SecretString};
 
 use super::{cause, connection, open_db};
-use crate::auth::crypto::Keys;
-use crate::auth::password::{self, Attributes, Hasher};
 use crate::auth::users::{self, NewUser, User};
 use crate::auth::{logins, tokens};
 use crate::config::Settings;
+use crate::crypto::Keys;
 use crate::db::Conn;
+use crate::password::{self, Attributes, Hasher};
 
 /// Read by `createsuperuser` instead of prompting (Django's DJANGO_SUPERUSER_PASSWORD).
 pub const SUPERUSER_PASSWORD_VAR: &str = "HEARTH_SUPERUSER_PASSWORD";

@@ -28,7 +28,7 @@ const RETRY: Duration = Duration::from_secs(1);
 pub type SharedConn = Arc<AsyncPgConnection>;
 
 pub struct Shared {
-    url: String,
+    url: super::PgUrl,
     slots: Vec<Mutex<Slot>>,
     next: AtomicUsize,
 }
@@ -46,9 +46,9 @@ pub struct Ticket {
 }
 
 impl Shared {
-    pub fn new(url: &str) -> Arc<Self> {
+    pub fn new(url: super::PgUrl) -> Arc<Self> {
         Arc::new(Self {
-            url: url.to_owned(),
+            url,
             slots: (0..CONNECTIONS).map(|_| Mutex::default()).collect(),
             next: AtomicUsize::new(0),
         })
@@ -140,11 +140,10 @@ impl Shared {
     }
 }
 
-async fn connect(url: &str) -> anyhow::Result<AsyncPgConnection> {
-    let (client, connection) = super::pg_config(url, "hearth-reader")?
-        .connect(tokio_postgres::NoTls)
-        .await?;
+async fn connect(url: &super::PgUrl) -> anyhow::Result<AsyncPgConnection> {
+    let (client, connection) = url.connect("hearth-reader").await?;
     let mut conn = AsyncPgConnection::try_from_client_and_connection(client, connection).await?;
-    conn.batch_execute(super::PG_SESSION).await?;
+    conn.batch_execute(&super::pool::pg_session(url.timeout))
+        .await?;
     Ok(conn)
 }

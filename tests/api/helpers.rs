@@ -12,7 +12,7 @@ use std::time::Duration;
 use diesel::connection::SimpleConnection;
 use diesel::{Connection, PgConnection, RunQueryDsl};
 pub use hearth::db::Backend;
-use hearth::{app::AppState, config::Settings, db::Db};
+use hearth::{config::Settings, db::Db, state::AppState};
 pub use reqwest::{Client, Response, StatusCode};
 pub use serde_json::{json, Value};
 
@@ -146,8 +146,11 @@ impl TestApp {
         settings.argon2_iterations = 1;
         settings.pool_size = 4;
         configure(&mut settings);
+        // the settings may send it elsewhere (through a proxy that a test cuts)
+        let url = settings.database_url.clone();
+        let timeout = settings.database_timeout;
         let db = tokio::task::spawn_blocking(move || {
-            let db = Db::connect(&url, 4).unwrap();
+            let db = Db::connect_with(&url, 4, timeout).unwrap();
             db.migrate().unwrap();
             db
         })
@@ -160,14 +163,15 @@ impl TestApp {
     pub async fn sibling(&self) -> Self {
         let settings = (*self.state.settings).clone();
         let url = settings.database_url.clone();
-        let db = tokio::task::spawn_blocking(move || Db::connect(&url, 4).unwrap())
+        let timeout = settings.database_timeout;
+        let db = tokio::task::spawn_blocking(move || Db::connect_with(&url, 4, timeout).unwrap())
             .await
             .unwrap();
         Self::serve(settings, db, self.backend, Store::Shared).await
     }
 
     async fn serve(settings: Settings, db: Db, backend: Backend, store: Store) -> Self {
-        let state = AppState::new(settings, db.clone());
+        let state = AppState::new(settings, db.clone(), hearth::domains::messages::feed::FEED);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();

@@ -72,8 +72,16 @@ impl Events {
         }
     }
 
-    /// The next `message` event as (id, data), checking its shape.
+    /// The next `message` event as (id, data), checking its shape; its SSE id is
+    /// the message's.
     async fn next_message(&mut self) -> (i64, Value) {
+        let (id, data) = self.next_event().await;
+        assert_eq!(data["id"], id, "{data}");
+        (id, data)
+    }
+
+    /// The next `message` event as (SSE id, data).
+    async fn next_event(&mut self) -> (i64, Value) {
         loop {
             let block = self.next_block().await.expect("the stream ended");
             if block.event.is_none() && block.retry.is_some() {
@@ -83,7 +91,6 @@ impl Events {
             assert_eq!(block.data.len(), 1, "{block:?}");
             let data: Value = serde_json::from_str(&block.data[0]).unwrap();
             let id: i64 = block.id.as_deref().unwrap().parse().unwrap();
-            assert_eq!(data["id"], id, "{block:?}");
             return (id, data);
         }
     }
@@ -385,6 +392,23 @@ async fn the_listener_reconnects_and_catches_up_after_postgresql_drops_it() {
     assert_eq!(events.next_message().await.1, after);
 }
 
+/// Inserts a message with plain SQL, as psql or another program would; its id.
+fn insert_from_outside(conn: &mut diesel::PgConnection, sender: i64, text: &str) -> i64 {
+    use diesel::RunQueryDsl as _;
+    #[derive(diesel::QueryableByName)]
+    struct Row {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        id: i64,
+    }
+    diesel::sql_query(format!(
+        "INSERT INTO messages (sender_id, text, timestamp) \
+         VALUES ({sender}, '{text}', now()) RETURNING id"
+    ))
+    .get_result::<Row>(conn)
+    .unwrap()
+    .id
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_message_inserted_outside_hearth_is_sent_live() {
     let Some(app) = TestApp::spawn(Backend::Postgres, |_| {}).await else {
@@ -396,20 +420,9 @@ async fn a_message_inserted_outside_hearth_is_sent_live() {
     let url = app.state.settings.database_url.clone();
     let sender = alice.id;
     let id: i64 = tokio::task::spawn_blocking(move || {
-        use diesel::{Connection as _, RunQueryDsl as _};
-        #[derive(diesel::QueryableByName)]
-        struct Row {
-            #[diesel(sql_type = diesel::sql_types::BigInt)]
-            id: i64,
-        }
+        use diesel::Connection as _;
         let mut conn = diesel::PgConnection::establish(&url).unwrap();
-        let row: Row = diesel::sql_query(format!(
-            "INSERT INTO messages (sender_id, text, timestamp) \
-             VALUES ({sender}, 'from psql', now()) RETURNING id"
-        ))
-        .get_result(&mut conn)
-        .unwrap();
-        row.id
+        insert_from_outside(&mut conn, sender, "from psql")
     })
     .await
     .unwrap();
@@ -417,6 +430,52 @@ async fn a_message_inserted_outside_hearth_is_sent_live() {
     assert_eq!(got, id);
     assert_eq!(data["text"], "from psql");
     assert_eq!(data["sender"], alice.username.as_str());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_message_committed_after_a_newer_one_never_moves_last_event_id_back() {
+    let Some(app) = TestApp::spawn(Backend::Postgres, |_| {}).await else {
+        return;
+    };
+    let alice = app.user("alice").await;
+    let mut events = Events::open(alice.get(STREAM)).await;
+    // two transactions of another program: the older id commits last
+    let url = app.state.settings.database_url.clone();
+    let sender = alice.id;
+    let (ids_tx, ids_rx) = tokio::sync::oneshot::channel();
+    let (go_tx, go_rx) = std::sync::mpsc::channel::<()>();
+    let writer = tokio::task::spawn_blocking(move || {
+        use diesel::connection::SimpleConnection as _;
+        use diesel::Connection as _;
+        let insert = |conn: &mut diesel::PgConnection, text: &str| {
+            conn.batch_execute("BEGIN").unwrap();
+            insert_from_outside(conn, sender, text)
+        };
+        let mut first = diesel::PgConnection::establish(&url).unwrap();
+        let mut second = diesel::PgConnection::establish(&url).unwrap();
+        let older = insert(&mut first, "older");
+        let newer = insert(&mut second, "newer");
+        second.batch_execute("COMMIT").unwrap();
+        ids_tx.send((older, newer)).unwrap();
+        go_rx.recv().unwrap();
+        first.batch_execute("COMMIT").unwrap();
+    });
+    let (older, newer) = ids_rx.await.unwrap();
+    assert!(older < newer);
+    let (id, data) = events.next_event().await;
+    assert_eq!((id, data["id"].as_i64()), (newer, Some(newer)));
+    go_tx.send(()).unwrap();
+    writer.await.unwrap();
+    let (id, data) = events.next_event().await;
+    assert_eq!(data["id"].as_i64(), Some(older));
+    assert_eq!(data["text"], "older");
+    assert_eq!(id, newer, "the SSE id moved back");
+
+    // resumed where the browser would: nothing comes twice
+    drop(events);
+    let mut events = Events::open(alice.get(STREAM).header("Last-Event-ID", id.to_string())).await;
+    let next = post_message(&alice, "after the resume").await;
+    assert_eq!(events.next_message().await.1, next);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -441,4 +500,204 @@ async fn messages_are_still_announced_after_the_notifier_loses_postgresql() {
     assert_eq!(there.next_message().await.1, during);
     let after = post_message(&alice, "after").await;
     assert_eq!(there.next_message().await.1, after);
+}
+
+// A stream lasts as long as the login that opened it (checked with every
+// heartbeat, one second here) and the token that opened it.
+
+fn fast_recheck(settings: &mut hearth::config::Settings) {
+    settings.stream_heartbeat = Duration::from_secs(1);
+}
+
+/// Reads the stream to its end: the ids of the messages it still sent. Fails when
+/// it does not end.
+async fn until_end(events: &mut Events) -> Vec<i64> {
+    tokio::time::timeout(WAIT, async {
+        let mut ids = Vec::new();
+        while let Some(block) = events.next_block().await {
+            if let Some(id) = block.id {
+                ids.push(id.parse().unwrap());
+            }
+        }
+        ids
+    })
+    .await
+    .expect("the stream outlived its login")
+}
+
+/// A login of the user through `POST /api/token/`, as `(access, refresh)`.
+async fn jwt_login(app: &TestApp, actor: &Actor) -> (String, String) {
+    app.obtain_pair(&actor.username, &actor.password).await
+}
+
+async fn bearer_stream(app: &TestApp, access: &str) -> Events {
+    let mut events = Events::open(app.anon().get(app.url(STREAM)).bearer_auth(access)).await;
+    assert!(events.next_block().await.unwrap().retry.is_some());
+    events
+}
+
+async fn ticket(app: &TestApp, access: &str) -> String {
+    let r = app
+        .anon()
+        .post(app.url("/api/messages/stream/ticket"))
+        .bearer_auth(access)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.headers()["cache-control"], "no-store");
+    let body = expect(r, 201).await;
+    assert_eq!(body["expires_in"], 30);
+    body["ticket"].as_str().unwrap().to_owned()
+}
+
+fn ticket_url(app: &TestApp, ticket: &str) -> String {
+    app.url(&format!("{STREAM}?ticket={ticket}"))
+}
+
+both_backends! {
+    async fn a_stream_ends_when_its_jwt_login_logs_out(app, |settings| { fast_recheck(settings); }) {
+        let (alice, bob) = (app.user("alice").await, app.user("bob").await);
+        let (access, refresh) = jwt_login(&app, &alice).await;
+        let mut events = bearer_stream(&app, &access).await;
+        let before = post_message(&bob, "before the logout").await;
+        assert_eq!(events.next_message().await.0, id_of(&before));
+        let r = app.post_json("/api/user/logout/", json!({ "refresh": refresh })).await;
+        expect(r, 200).await;
+        until_end(&mut events).await;
+        // and it cannot be opened again with that token
+        let r = app.anon().get(app.url(STREAM)).bearer_auth(&access).send().await.unwrap();
+        assert_eq!(r.status(), 401);
+    }
+
+    async fn a_stream_ends_at_logout_all(app, |settings| { fast_recheck(settings); }) {
+        let alice = app.user("alice").await;
+        let (access, _) = jwt_login(&app, &alice).await;
+        let mut events = bearer_stream(&app, &access).await;
+        // another login of hers ends them all
+        let (other, _) = jwt_login(&app, &alice).await;
+        let r = app.anon().post(app.url("/api/auth/logout-all/")).bearer_auth(&other).send().await.unwrap();
+        assert!(r.status().is_success(), "{}", r.status());
+        until_end(&mut events).await;
+    }
+
+    async fn a_stream_ends_when_the_password_changes(app, |settings| { fast_recheck(settings); }) {
+        let alice = app.user("alice").await;
+        let mut events = bearer_stream(&app, &alice.access).await;
+        // what `hearth changepassword` and the admin's password form do
+        let id = alice.id;
+        app.db.run(move |conn| hearth::auth::logins::revoke_all(conn, id)).await.unwrap();
+        until_end(&mut events).await;
+    }
+
+    async fn a_stream_ends_when_its_user_is_deactivated(app, |settings| { fast_recheck(settings); }) {
+        let alice = app.user("alice").await;
+        let mut events = bearer_stream(&app, &alice.access).await;
+        app.set_active(alice.id, false).await;
+        until_end(&mut events).await;
+    }
+
+    async fn a_stream_ends_when_its_session_logs_out(app, |settings| { fast_recheck(settings); }) {
+        let alice = app.user("alice").await;
+        let browser = app.session_login(&alice.username, &alice.password).await;
+        let mut events = Events::open(browser.get(STREAM)).await;
+        assert!(events.next_block().await.unwrap().retry.is_some());
+        let r = browser.post_csrf("/authentication/logout").send().await.unwrap();
+        assert_eq!(expect(r, 200).await["error"], "None, logged out successfully");
+        until_end(&mut events).await;
+    }
+
+    async fn a_stream_ends_when_its_drf_token_is_revoked(app, |settings| { fast_recheck(settings); }) {
+        let alice = app.user("alice").await;
+        let key = app.drf_token(&alice.username, &alice.password).await;
+        let mut events = Events::open(
+            app.anon().get(app.url(STREAM)).header("Authorization", format!("Token {key}")),
+        )
+        .await;
+        assert!(events.next_block().await.unwrap().retry.is_some());
+        let id = alice.id;
+        app.db.run(move |conn| hearth::auth::tokens::revoke(conn, id)).await.unwrap();
+        until_end(&mut events).await;
+    }
+
+    async fn a_stream_ends_when_its_access_token_expires(app, |settings| {
+        fast_recheck(settings);
+        settings.access_token_lifetime = Duration::from_secs(2);
+    }) {
+        let alice = app.user("alice").await;
+        let (access, _) = jwt_login(&app, &alice).await;
+        let mut events = bearer_stream(&app, &access).await;
+        until_end(&mut events).await;
+    }
+
+    async fn a_stream_ticket_opens_the_stream_once(app) {
+        let (alice, bob) = (app.user("alice").await, app.user("bob").await);
+        let (access, _) = jwt_login(&app, &alice).await;
+        let key = ticket(&app, &access).await;
+        assert_ne!(key, access);
+        // no Authorization header, as from an EventSource
+        let mut events = Events::open(app.anon().get(ticket_url(&app, &key))).await;
+        let posted = post_message(&bob, "seen through a ticket").await;
+        assert_eq!(events.next_message().await.1, posted);
+        let r = app.anon().get(ticket_url(&app, &key)).send().await.unwrap();
+        let body = expect(r, 401).await;
+        assert_eq!(body["code"], "ticket_not_valid", "{body}");
+        for unknown in ["", "0123", &"ab".repeat(32)] {
+            let r = app.anon().get(ticket_url(&app, unknown)).send().await.unwrap();
+            assert_eq!(r.status(), 401, "{unknown:?}");
+        }
+        // a ticket is no Bearer token
+        let r = app.anon().get(app.url("/api/messages")).bearer_auth(&key).send().await.unwrap();
+        assert_eq!(r.status(), 401);
+        assert_eq!(app.count("stream_tickets").await, 0);
+    }
+
+    async fn a_stream_ticket_resumes_after_last_event_id(app) {
+        let alice = app.user("alice").await;
+        let first = post_message(&alice, "one").await;
+        let second = post_message(&alice, "two").await;
+        let key = ticket(&app, &alice.access).await;
+        let url = format!("{}&last_event_id={}", ticket_url(&app, &key), id_of(&first));
+        let mut events = Events::open(app.anon().get(url)).await;
+        assert_eq!(events.next_message().await.1, second);
+    }
+
+    async fn stream_tickets_are_for_logged_in_callers_only(app) {
+        let r = app.anon().post(app.url("/api/messages/stream/ticket")).send().await.unwrap();
+        assert_eq!(r.status(), 401);
+        let r = app.anon().post(app.url("/api/messages/stream/ticket")).bearer_auth("not.a.token").send().await.unwrap();
+        assert_eq!(r.status(), 401);
+        let alice = app.user("alice").await;
+        let r = alice.get("/api/messages/stream/ticket").send().await.unwrap();
+        assert_eq!(r.status(), 405);
+        let r = app.anon().get(app.url("/api/messages/stream/ticket")).send().await.unwrap();
+        assert_eq!(r.status(), 401);
+        // a session needs its CSRF token for it, as for any unsafe request
+        let browser = app.session_login(&alice.username, &alice.password).await;
+        let r = browser.post("/api/messages/stream/ticket").send().await.unwrap();
+        assert_eq!(r.status(), 403);
+        let r = browser.post_csrf("/api/messages/stream/ticket").send().await.unwrap();
+        expect(r, 201).await;
+        assert_eq!(app.count("stream_tickets").await, 1);
+    }
+
+    async fn a_ticket_stream_ends_with_its_login(app, |settings| { fast_recheck(settings); }) {
+        let alice = app.user("alice").await;
+        let (access, refresh) = jwt_login(&app, &alice).await;
+        let key = ticket(&app, &access).await;
+        let mut events = Events::open(app.anon().get(ticket_url(&app, &key))).await;
+        assert!(events.next_block().await.unwrap().retry.is_some());
+        let r = app.post_json("/api/user/logout/", json!({ "refresh": refresh })).await;
+        expect(r, 200).await;
+        until_end(&mut events).await;
+    }
+
+    async fn a_ticket_from_an_ended_login_opens_nothing(app) {
+        let alice = app.user("alice").await;
+        let (access, refresh) = jwt_login(&app, &alice).await;
+        let key = ticket(&app, &access).await;
+        let r = app.post_json("/api/user/logout/", json!({ "refresh": refresh })).await;
+        expect(r, 200).await;
+        let r = app.anon().get(ticket_url(&app, &key)).send().await.unwrap();
+        assert_eq!(r.status(), 401);
+    }
 }

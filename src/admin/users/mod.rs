@@ -15,10 +15,6 @@ use crate::auth::logins::logins as logins_table;
 use crate::auth::tokens::api_tokens;
 use crate::auth::users::{self as account, users, User};
 use crate::db::Conn;
-use crate::domains::blog::queries::blog_posts;
-use crate::domains::messages::queries::messages;
-use crate::domains::music::queries::{song_likes, songs};
-use crate::domains::tasks::queries::tasks;
 use crate::error::ApiError;
 
 pub const OWN_SUPERUSER: &str = "You cannot remove your own superuser status.";
@@ -48,6 +44,7 @@ pub const USERS: ModelAdmin = ModelAdmin {
     load,
     save: save::save,
     related,
+    of_user: None,
     delete: |conn, id| Ok(diesel::delete(users::table.find(id)).execute(conn)? > 0),
 };
 
@@ -127,29 +124,13 @@ fn load(conn: &mut Conn, id: i64) -> Result<Option<Record>, ApiError> {
     }))
 }
 
-/// Everything of the user's that goes with them.
-fn related(conn: &mut Conn, id: i64) -> Result<Vec<Related>, ApiError> {
-    let texts: Vec<String> = messages::table
-        .filter(messages::sender_id.eq(id))
-        .order(messages::id)
-        .select(messages::text)
-        .load(conn)?;
-    let titles: Vec<String> = tasks::table
-        .filter(tasks::user_id.eq(id))
-        .order(tasks::id)
-        .select(tasks::title)
-        .load(conn)?;
-    let posts: Vec<String> = blog_posts::table
-        .filter(blog_posts::author_id.eq(id))
-        .order(blog_posts::id)
-        .select(blog_posts::title)
-        .load(conn)?;
-    let liked: Vec<String> = song_likes::table
-        .inner_join(songs::table)
-        .filter(song_likes::user_id.eq(id))
-        .order(song_likes::id)
-        .select(songs::song_name)
-        .load(conn)?;
+/// Everything of the user's that goes with them: what each model of the site says
+/// it holds of the user, then the user's tokens and logins.
+fn related(conn: &mut Conn, models: &[&ModelAdmin], id: i64) -> Result<Vec<Related>, ApiError> {
+    let mut related = Vec::new();
+    for of_user in models.iter().filter_map(|m| m.of_user) {
+        related.push(of_user(conn, id)?);
+    }
     let tokens: i64 = api_tokens::table
         .filter(api_tokens::user_id.eq(id))
         .count()
@@ -159,23 +140,7 @@ fn related(conn: &mut Conn, id: i64) -> Result<Vec<Related>, ApiError> {
         .filter(logins_table::revoked_at.is_null())
         .count()
         .get_result(conn)?;
-    Ok(vec![
-        Related {
-            model: "Message",
-            items: texts,
-        },
-        Related {
-            model: "Task",
-            items: titles,
-        },
-        Related {
-            model: "Blog post",
-            items: posts,
-        },
-        Related {
-            model: "Like",
-            items: liked.into_iter().map(|s| format!("likes {s}")).collect(),
-        },
+    related.extend([
         Related {
             model: "Token",
             items: (0..tokens).map(|_| "API token".to_owned()).collect(),
@@ -186,8 +151,7 @@ fn related(conn: &mut Conn, id: i64) -> Result<Vec<Related>, ApiError> {
                 .map(|_| "active session or JWT login".to_owned())
                 .collect(),
         },
-    ]
-    .into_iter()
-    .filter(|r| !r.items.is_empty())
-    .collect())
+    ]);
+    related.retain(|r| !r.items.is_empty());
+    Ok(related)
 }

@@ -8,11 +8,11 @@ use serde_json::Value;
 use super::{load, BAD_EMAIL, OWN_SUPERUSER};
 use crate::admin::model::{Ctx, Record};
 use crate::auth::logins;
-use crate::auth::password::{self, Attributes};
 use crate::auth::users::{self as account, users, NewUser, USERNAME_TAKEN};
 use crate::db::{Conn, DieselErrorExt as _};
 use crate::error::ApiError;
 use crate::fields::Input;
+use crate::password::{self, Attributes};
 
 pub(super) fn save(
     conn: &mut Conn,

@@ -8,12 +8,12 @@ use axum::Json;
 use serde::Serialize;
 use serde_json::{json, Value};
 
-use crate::app::AppState;
 use crate::auth::login::{check_credentials, clear_session_cookie, header_value};
 use crate::auth::routes::register::{ClientInfo, Credentials};
-use crate::auth::{csrf, logins, tokens, CurrentUser, User};
+use crate::auth::{csrf, logins, tokens, CurrentUser, MaybeUser, User};
 use crate::error::ApiError;
 use crate::extract::{Body, Id};
+use crate::state::AppState;
 
 /// `GET /api/auth/csrf/`: the token in the body and the cookie.
 #[utoipa::path(get, path = "/api/auth/csrf/", tag = "auth",
@@ -44,6 +44,8 @@ pub async fn me(user: CurrentUser) -> Json<User> {
               (status = 400, description = "Unable to log in with provided credentials.")))]
 pub async fn obtain_token(
     State(state): State<AppState>,
+    // DRF authenticates every APIView first: a session cookie then needs CSRF
+    _caller: MaybeUser,
     ClientInfo(client): ClientInfo,
     body: Body,
 ) -> Result<Json<Value>, ApiError> {
@@ -114,7 +116,7 @@ pub async fn sessions(
     State(state): State<AppState>,
 ) -> Result<Json<Vec<LoginOut>>, ApiError> {
     let (id, current) = (user.id, user.0.login_id());
-    let rows = state.db.run(move |conn| logins::active(conn, id)).await?;
+    let rows = state.db.read(move |conn| logins::active(conn, id)).await?;
     Ok(Json(
         rows.into_iter()
             .map(|l| LoginOut {

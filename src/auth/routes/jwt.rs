@@ -6,14 +6,15 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::{json, Value};
 
-use crate::app::AppState;
 use crate::auth::jwt::{self, Kind, TokenError};
 use crate::auth::login::{check_credentials, expiry, issue_pair, jwt_login, TokenPair};
 use crate::auth::logins::{self, Client};
 use crate::auth::routes::register::{ClientInfo, Credentials};
+use crate::auth::MaybeUser;
 use crate::error::ApiError;
 use crate::extract::Body;
 use crate::fields::loose_text;
+use crate::state::AppState;
 
 fn token_error(error: TokenError) -> ApiError {
     ApiError::AuthFailed(json!({ "detail": error.to_string(), "code": "token_not_valid" }))
@@ -203,6 +204,8 @@ pub async fn verify(State(state): State<AppState>, body: Body) -> Result<Json<Va
               (status = 400, description = "{\"error\": \"...\"}")))]
 pub async fn logout(
     State(state): State<AppState>,
+    // an APIView: a session cookie authenticates it, and then needs CSRF
+    _caller: MaybeUser,
     ClientInfo(client): ClientInfo,
     body: Body,
 ) -> Result<Json<Value>, ApiError> {

@@ -9,15 +9,15 @@ use axum::Json;
 use serde::Serialize;
 use serde_json::json;
 
-use crate::app::AppState;
 use crate::auth::extract::client;
 use crate::auth::login::jwt_login;
-use crate::auth::password::{self, Attributes};
 use crate::auth::users::{self, NewUser, User, USERNAME_TAKEN};
 use crate::auth::MaybeUser;
 use crate::error::ApiError;
 use crate::extract::Body;
 use crate::fields::{join_messages, loose_text};
+use crate::password::{self, Attributes};
+use crate::state::AppState;
 
 /// The caller's address and user agent, for the login record.
 pub struct ClientInfo(pub crate::auth::logins::Client);
@@ -99,7 +99,7 @@ pub async fn signup(
     let name = username.clone();
     if state
         .db
-        .run(move |conn| users::username_exists(conn, &name))
+        .read(move |conn| users::username_exists(conn, &name))
         .await?
     {
         return Err(ApiError::BadRequestText("username taken".into()));
@@ -166,7 +166,7 @@ pub async fn register(
             let name = name.clone();
             if state
                 .db
-                .run(move |conn| users::username_exists(conn, &name))
+                .read(move |conn| users::username_exists(conn, &name))
                 .await?
             {
                 input.error("username", USERNAME_TAKEN);

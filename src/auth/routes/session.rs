@@ -10,7 +10,6 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::{json, Value};
 
-use crate::app::AppState;
 use crate::auth::extract::{client, is_secure, SESSION_COOKIE};
 use crate::auth::login::{
     check_credentials, clear_session_cookie, end_session, header_value, session_login,
@@ -21,6 +20,7 @@ use crate::auth::{csrf, users};
 use crate::error::ApiError;
 use crate::extract::parse_body;
 use crate::fields::{join_messages, loose_text};
+use crate::state::AppState;
 
 /// What the session views need from the request.
 pub struct SessionRequest {
@@ -181,7 +181,7 @@ pub async fn register_post(
     let name = username.clone();
     if state
         .db
-        .run(move |conn| users::username_exists(conn, &name))
+        .read(move |conn| users::username_exists(conn, &name))
         .await?
     {
         return say("Username already taken");

@@ -12,8 +12,9 @@ use crate::admin::model::{
 };
 use crate::auth::users::users;
 use crate::db::Conn;
+use crate::domains::New;
 use crate::error::ApiError;
-use crate::fields::FieldErrors;
+use crate::fields::{FieldErrors, Input};
 
 const COLUMNS: &[Column] = &[
     col("title", "Title"),
@@ -43,6 +44,7 @@ pub const ADMIN: ModelAdmin = ModelAdmin {
     load,
     save,
     related: nothing_related,
+    of_user: Some(of_user),
     delete: queries::delete,
 };
 
@@ -102,10 +104,13 @@ fn load(conn: &mut Conn, id: i64) -> Result<Option<Record>, ApiError> {
 fn save(conn: &mut Conn, _ctx: &Ctx, id: Option<i64>, body: Value) -> Result<Record, ApiError> {
     let mut errors = FieldErrors::default();
     let author = user_pk(conn, &body, "author", &mut errors)?;
-    let post = checked(PostIn::parse(body, false), errors)?;
-    let (Some(author_id), Some(title), Some(content)) = (author, post.title, post.content) else {
-        return Err(anyhow::anyhow!("a valid post form without its fields").into());
-    };
+    let post = checked(
+        Input::new(body, false).and_then(PostIn::<New>::parse),
+        errors,
+    )?;
+    let author_id =
+        author.ok_or_else(|| anyhow::anyhow!("a valid post form without its author"))?;
+    let PostIn { title, content } = post;
     let now = crate::time::now();
     let id = match id {
         Some(id) => {
@@ -132,4 +137,18 @@ fn save(conn: &mut Conn, _ctx: &Ctx, id: Option<i64>, body: Value) -> Result<Rec
         }
     };
     load(conn, id)?.ok_or(ApiError::NotFound("BlogPost"))
+}
+
+/// A deleted user's blog posts, which go with them.
+fn of_user(conn: &mut Conn, user: i64) -> Result<crate::admin::model::Related, ApiError> {
+    use crate::domains::blog::queries::blog_posts;
+    let items = blog_posts::table
+        .filter(blog_posts::author_id.eq(user))
+        .order(blog_posts::id)
+        .select(blog_posts::title)
+        .load(conn)?;
+    Ok(crate::admin::model::Related {
+        model: "Blog post",
+        items,
+    })
 }

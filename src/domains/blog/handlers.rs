@@ -6,11 +6,11 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 
-use crate::app::AppState;
 use crate::auth::{CurrentUser, MaybeUser};
-use crate::domains::{found, owner_or_staff};
+use crate::domains::{found, owner_or_staff, Changes, New, Partial};
 use crate::error::ApiError;
 use crate::extract::{Body, Id, Page};
+use crate::state::AppState;
 
 use super::payload::{PostIn, PostOut};
 use super::queries::{self, NewPost, PostChanges};
@@ -19,18 +19,16 @@ const MODEL: &str = "BlogPost";
 
 /// Every post, oldest first.
 #[utoipa::path(get, path = "/api/blogposts/", tag = "blog",
-    params(("limit" = Option<i64>, Query), ("offset" = Option<i64>, Query)),
+    params(("limit" = Option<i64>, Query), ("offset" = Option<i64>, Query),
+        ("cursor" = Option<String>, Query, description = "Keyset paging: empty for the first page, then the cursor of the `next` link (opaque; a bad one is 400)")),
     responses((status = 200, body = [PostOut], headers(("x-total-count" = i64)))))]
 pub async fn list(
     _user: MaybeUser,
     State(state): State<AppState>,
     page: Page,
 ) -> Result<Response, ApiError> {
-    let (limit, offset) = (page.limit, page.offset);
-    let (rows, total) = state
-        .db
-        .read(move |conn| queries::list(conn, limit, offset))
-        .await?;
+    let query = queries::page(page.window());
+    let (rows, total) = state.db.page(query, queries::count(), page.place()).await?;
     let rows: Vec<PostOut> = rows.into_iter().map(PostOut::from).collect();
     Ok(page.respond(&rows, total))
 }
@@ -43,15 +41,15 @@ pub async fn create(
     State(state): State<AppState>,
     body: Body,
 ) -> Result<Response, ApiError> {
-    let post = PostIn::parse(body.0, false)?;
+    let post = PostIn::<New>::parse(body.input(false)?)?;
     let author_id = user.id;
     let created = state
         .db
         .run(move |conn| {
             let now = crate::time::now();
             let new = NewPost {
-                title: post.title.as_deref().unwrap_or_default(),
-                content: post.content.as_deref().unwrap_or_default(),
+                title: &post.title,
+                content: &post.content,
                 author_id,
                 created_at: now,
                 updated_at: now,
@@ -62,9 +60,9 @@ pub async fn create(
     Ok((StatusCode::CREATED, Json(PostOut::from(created))).into_response())
 }
 
-#[utoipa::path(get, path = "/api/blogposts/{id}/", tag = "blog", params(("id" = i64, Path)),
+#[utoipa::path(get, path = "/api/blogposts/{id}/", tag = "blog", operation_id = "detail", params(("id" = i64, Path)),
     responses((status = 200, body = PostOut), (status = 404)))]
-pub async fn detail(
+pub async fn retrieve(
     _user: MaybeUser,
     State(state): State<AppState>,
     Id(id): Id,
@@ -73,44 +71,26 @@ pub async fn detail(
     Ok(Json(found(post, MODEL)?.into()))
 }
 
-#[utoipa::path(put, path = "/api/blogposts/{id}/", tag = "blog", params(("id" = i64, Path)), request_body = PostIn,
+#[utoipa::path(method(put, patch), path = "/api/blogposts/{id}/", tag = "blog",
+    extensions(("x-operation-ids" = json!({"put": "replace", "patch": "amend"}))),
+    params(("id" = i64, Path)), request_body = PostIn,
     responses((status = 200, body = PostOut), (status = 400), (status = 401), (status = 403), (status = 404)))]
-pub async fn replace(
-    user: CurrentUser,
-    state: State<AppState>,
-    id: Id,
-    body: Result<Body, ApiError>,
-) -> Result<Json<PostOut>, ApiError> {
-    update(user, state, id, body, false).await
-}
-
-#[utoipa::path(patch, path = "/api/blogposts/{id}/", tag = "blog", params(("id" = i64, Path)), request_body = PostIn,
-    responses((status = 200, body = PostOut), (status = 400), (status = 401), (status = 403), (status = 404)))]
-pub async fn amend(
-    user: CurrentUser,
-    state: State<AppState>,
-    id: Id,
-    body: Result<Body, ApiError>,
-) -> Result<Json<PostOut>, ApiError> {
-    update(user, state, id, body, true).await
-}
-
-/// As DRF: the post (404), then the author-or-staff check (403), then the body
-/// (400), so a malformed body from a stranger is still a 403.
-async fn update(
+pub async fn update(
     user: CurrentUser,
     State(state): State<AppState>,
     Id(id): Id,
+    Partial(partial): Partial,
     body: Result<Body, ApiError>,
-    partial: bool,
 ) -> Result<Json<PostOut>, ApiError> {
+    // As DRF: the post (404), then the author-or-staff check (403), then the body
+    // (400), so a malformed body from a stranger is still a 403.
     let caller = user.0.user;
     let updated = state
         .db
         .run(move |conn| {
             let post = found(queries::find(conn, id)?, MODEL)?;
             owner_or_staff(&caller, post.author_id)?;
-            let input = PostIn::parse(body?.0, partial)?;
+            let input = PostIn::<Changes>::parse(body?.input(partial)?)?;
             let changes = PostChanges {
                 title: input.title,
                 content: input.content,
@@ -122,9 +102,9 @@ async fn update(
     Ok(Json(updated.into()))
 }
 
-#[utoipa::path(delete, path = "/api/blogposts/{id}/", tag = "blog", params(("id" = i64, Path)),
+#[utoipa::path(delete, path = "/api/blogposts/{id}/", tag = "blog", operation_id = "delete", params(("id" = i64, Path)),
     responses((status = 204), (status = 401), (status = 403), (status = 404)))]
-pub async fn delete(
+pub async fn destroy(
     user: CurrentUser,
     State(state): State<AppState>,
     Id(id): Id,

@@ -3,8 +3,8 @@
 
 use chrono::NaiveDateTime;
 use serde::Serialize;
-use serde_json::Value;
 
+use crate::domains::{New, Writes};
 use crate::error::ApiError;
 use crate::fields::Input;
 
@@ -15,22 +15,27 @@ pub const TITLE_MAX: usize = 100;
 /// A post's writable fields. For a create or PUT both are present; for a PATCH
 /// either may be absent (left as it is).
 #[derive(Debug, Clone, PartialEq, Eq, utoipa::ToSchema)]
-pub struct PostIn {
+#[schema(bound = "W: Writes")]
+pub struct PostIn<W: Writes = New> {
     /// 1-100 characters, trimmed.
-    pub title: Option<String>,
+    #[schema(value_type = Option<String>)]
+    pub title: W::Required<String>,
     /// Not blank, trimmed.
-    pub content: Option<String>,
+    #[schema(value_type = Option<String>)]
+    pub content: W::Required<String>,
 }
 
-impl PostIn {
-    /// DRF's `BlogPostSerializer` rules; `partial` for PATCH. Other fields (`id`,
-    /// `author`, timestamps) are ignored.
-    pub fn parse(body: Value, partial: bool) -> Result<Self, ApiError> {
-        let mut input = Input::new(body, partial)?;
+impl<W: Writes> PostIn<W> {
+    /// DRF's `BlogPostSerializer` rules. Other fields (`id`, `author`, timestamps)
+    /// are ignored.
+    pub fn parse(mut input: Input) -> Result<Self, ApiError> {
         let title = input.text("title", TITLE_MAX);
         let content = input.long_text("content");
         input.finish()?;
-        Ok(Self { title, content })
+        Ok(Self {
+            title: W::required(title, "title")?,
+            content: W::required(content, "content")?,
+        })
     }
 }
 
@@ -65,21 +70,25 @@ impl From<Post> for PostOut {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
+    use crate::domains::Changes;
+    use serde_json::{json, Value};
+
+    fn parse(body: Value, partial: bool) -> Result<PostIn<Changes>, ApiError> {
+        PostIn::parse(Input::new(body, partial)?)
+    }
 
     #[test]
     fn a_patch_may_leave_fields_out_but_a_put_may_not() {
-        assert_eq!(
-            PostIn::parse(json!({"content": "c"}), true).unwrap().title,
-            None
-        );
-        assert!(PostIn::parse(json!({"content": "c"}), false).is_err());
+        assert_eq!(parse(json!({"content": "c"}), true).unwrap().title, None);
+        assert!(parse(json!({"content": "c"}), false).is_err());
     }
 
     #[test]
     fn titles_are_trimmed_and_bounded() {
-        let post = PostIn::parse(json!({"title": "  t  ", "content": "c"}), false).unwrap();
+        let post = parse(json!({"title": "  t  ", "content": "c"}), false).unwrap();
         assert_eq!(post.title.as_deref(), Some("t"));
-        assert!(PostIn::parse(json!({"title": "x".repeat(101), "content": "c"}), false).is_err());
+        assert!(parse(json!({"title": "x".repeat(101), "content": "c"}), false).is_err());
     }
 }
+
+crate::extract::keyed_by_id!(PostOut);

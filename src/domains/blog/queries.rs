@@ -5,7 +5,8 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use crate::auth::users::users;
-use crate::db::{Conn, OptionalExt as _};
+use crate::db::counts::{self, row_counts, total};
+use crate::db::{Conn, OptionalExt as _, Statement};
 use crate::error::ApiError;
 
 diesel::table! {
@@ -21,6 +22,10 @@ diesel::table! {
 
 diesel::joinable!(blog_posts -> users (author_id));
 diesel::allow_tables_to_appear_in_same_query!(blog_posts, users);
+diesel::allow_tables_to_appear_in_same_query!(blog_posts, row_counts);
+
+/// The posts' count in `row_counts`.
+const SCOPE: &str = "blog_posts";
 
 /// A post with its author's username, as the API shows it.
 #[derive(Debug, Clone, Queryable)]
@@ -75,19 +80,21 @@ pub struct PostChanges {
     pub updated_at: NaiveDateTime,
 }
 
-/// One page of posts by id, and the total.
-pub fn list(conn: &mut Conn, limit: i64, offset: i64) -> Result<(Vec<Post>, i64), ApiError> {
-    let all = diesel::alias!(blog_posts as all_posts);
-    let rows = blog_posts::table
+/// One page of posts by id (`limit`, `offset`, the cursor's key), each row with
+/// the number of all posts.
+pub fn page((limit, offset, after): (i64, i64, i64)) -> impl Statement<(Post, Option<i64>)> {
+    blog_posts::table
         .inner_join(users::table)
-        .select((POST_COLUMNS, all.count().single_value()))
+        .filter(blog_posts::id.gt(after))
+        .select((POST_COLUMNS, total!(SCOPE, 0)))
         .order(blog_posts::id)
         .limit(limit)
         .offset(offset)
-        .load(conn)?;
-    crate::db::with_total(rows, offset, || {
-        Ok(blog_posts::table.count().get_result(conn)?)
-    })
+}
+
+/// The number of all posts, for a page past the end.
+pub fn count() -> impl Statement<Option<i64>> {
+    counts::total_of(SCOPE, 0)
 }
 
 pub fn find(conn: &mut Conn, id: i64) -> Result<Option<Post>, ApiError> {

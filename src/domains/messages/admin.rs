@@ -1,11 +1,11 @@
 //! Messages in the admin: any staff user lists, searches, adds (for a chosen
-//! sender), edits and deletes them. The text is checked by `NewMessage::parse`,
+//! sender), edits and deletes them. The text is checked by `MessageIn::parse`,
 //! as the API checks it.
 
 use diesel::prelude::*;
 use serde_json::{json, Value};
 
-use super::payload::{NewMessage, TEXT_MAX};
+use super::payload::{MessageIn, TEXT_MAX};
 use super::queries::{self, messages};
 use crate::admin::helpers::{checked, nothing_related, user_choices, user_pk, values, when};
 use crate::admin::model::{
@@ -13,6 +13,7 @@ use crate::admin::model::{
 };
 use crate::auth::users::users;
 use crate::db::Conn;
+use crate::domains::New;
 use crate::error::ApiError;
 use crate::fields::{FieldErrors, Input};
 
@@ -37,6 +38,7 @@ pub const ADMIN: ModelAdmin = ModelAdmin {
     load,
     save,
     related: nothing_related,
+    of_user: Some(of_user),
     delete: queries::delete,
 };
 
@@ -105,7 +107,7 @@ fn load(conn: &mut Conn, id: i64) -> Result<Option<Record>, ApiError> {
 fn save(conn: &mut Conn, ctx: &Ctx, id: Option<i64>, body: Value) -> Result<Record, ApiError> {
     let mut errors = FieldErrors::default();
     let sender = user_pk(conn, &body, "sender", &mut errors)?;
-    let new = checked(NewMessage::parse(Input::new(body, false)?), errors)?;
+    let new = checked(MessageIn::<New>::parse(Input::new(body, false)?), errors)?;
     let sender = sender.ok_or_else(|| anyhow::anyhow!("a valid form without its sender"))?;
     let id = match id {
         Some(id) => {
@@ -120,9 +122,27 @@ fn save(conn: &mut Conn, ctx: &Ctx, id: Option<i64>, body: Value) -> Result<Reco
                 .select(users::username)
                 .first(conn)?;
             let message = queries::create(conn, sender, &name, &new.text, crate::time::now())?;
-            ctx.live.publish(conn, &message);
-            message.id
+            let id = message.id;
+            ctx.news
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .push((id, super::feed::event(&message)));
+            id
         }
     };
     load(conn, id)?.ok_or(ApiError::NotFound("Message"))
+}
+
+/// A deleted user's messages, which go with them.
+fn of_user(conn: &mut Conn, user: i64) -> Result<crate::admin::model::Related, ApiError> {
+    use crate::domains::messages::queries::messages;
+    let items = messages::table
+        .filter(messages::sender_id.eq(user))
+        .order(messages::id)
+        .select(messages::text)
+        .load(conn)?;
+    Ok(crate::admin::model::Related {
+        model: "Message",
+        items,
+    })
 }

@@ -5,17 +5,17 @@
 //! and a detail route reads its body only after the 404 and 403 checks.
 
 use axum::extract::State;
-use axum::http::{Method, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 
-use super::payload::{MessageChanges, MessageIn, MessageOut, NewMessage};
+use super::payload::{MessageIn, MessageOut};
 use super::queries;
-use crate::app::AppState;
 use crate::auth::{Caller, CurrentUser};
-use crate::domains::{found, owner_or_staff};
+use crate::domains::{found, owner_or_staff, Changes, New, Partial};
 use crate::error::ApiError;
 use crate::extract::{Body, Id, Page};
+use crate::state::AppState;
 
 const MODEL: &str = "Message";
 
@@ -25,6 +25,7 @@ const MODEL: &str = "Message";
     params(
         ("limit" = Option<i64>, Query, description = "Page size (default 100, at most 1000)"),
         ("offset" = Option<i64>, Query, description = "Rows to skip"),
+        ("cursor" = Option<String>, Query, description = "Keyset paging: empty for the first page, then the cursor of the `next` link (opaque; a bad one is 400)"),
     ),
     responses(
         (status = 200, description = "A page of messages", body = [MessageOut],
@@ -38,19 +39,9 @@ pub async fn list(
     State(state): State<AppState>,
     page: Page,
 ) -> Result<Response, ApiError> {
-    let (limit, offset) = (page.limit, page.offset);
-    let standing = caller.standing();
-    let (rows, total) = state
-        .db
-        .read_shared(
-            move |pg| queries::list_shared(pg, standing, limit, offset),
-            move |conn| {
-                let (rows, total, verdict) = queries::list(conn, standing, limit, offset)?;
-                caller.confirm(conn, verdict)?;
-                Ok((rows, total))
-            },
-        )
-        .await?;
+    let query = queries::page(caller.standing(), page.window());
+    let (rows, total) = state.db.page(query, queries::count(), page.place()).await?;
+    let rows = caller.confirm(&state.db, rows).await?;
     let rows: Vec<MessageOut> = rows.into_iter().map(MessageOut::from).collect();
     Ok(page.respond(&rows, total))
 }
@@ -71,23 +62,22 @@ pub async fn create(
     State(state): State<AppState>,
     body: Body,
 ) -> Result<Response, ApiError> {
-    let new = NewMessage::parse(body.input(false)?)?;
+    let new = MessageIn::<New>::parse(body.input(false)?)?;
     let (sender_id, sender) = (user.id, user.username.clone());
     let live = state.live.clone();
     let message = state
         .db
-        .run(move |conn| {
-            let message = queries::create(conn, sender_id, &sender, &new.text, crate::time::now())?;
-            live.publish(conn, &message);
-            Ok(message)
-        })
+        .run_then(
+            move |conn| queries::create(conn, sender_id, &sender, &new.text, crate::time::now()),
+            move |message| live.publish(message.id, || super::feed::event(message)),
+        )
         .await?;
     Ok((StatusCode::CREATED, Json(MessageOut::from(message))).into_response())
 }
 
 /// One message.
 #[utoipa::path(
-    get, path = "/api/messages/{id}", tag = "messages",
+    get, path = "/api/messages/{id}", tag = "messages", operation_id = "detail",
     params(("id" = i64, Path, description = "Message id")),
     responses(
         (status = 200, description = "The message", body = MessageOut),
@@ -96,7 +86,7 @@ pub async fn create(
     ),
     security(("jwt" = []), ("token" = []), ("session" = [])),
 )]
-pub async fn detail(
+pub async fn retrieve(
     Id(id): Id,
     _user: CurrentUser,
     State(state): State<AppState>,
@@ -123,9 +113,11 @@ pub async fn update(
     Id(id): Id,
     user: CurrentUser,
     State(state): State<AppState>,
+    Partial(partial): Partial,
     body: Result<Body, ApiError>,
 ) -> Result<Json<MessageOut>, ApiError> {
-    let changes = body.and_then(|b| MessageChanges::parse(b.input(true)?));
+    // parsed first, reported after the 404 and 403
+    let changes = body.and_then(|b| MessageIn::<Changes>::parse(b.input(partial)?));
     let user = user.0.user;
     let message = state
         .db
@@ -174,15 +166,4 @@ pub async fn destroy(
             }
         })
         .await
-}
-
-/// Any other method on the list. DRF authenticates before it looks at the method,
-/// so anonymous is 401; axum adds the `Allow` header to the 405.
-pub async fn list_other(_user: CurrentUser, method: Method) -> ApiError {
-    ApiError::MethodNotAllowed(method)
-}
-
-/// Any other method (PUT included) on one message: 404, 401, then 405.
-pub async fn detail_other(_id: Id, _user: CurrentUser, method: Method) -> ApiError {
-    ApiError::MethodNotAllowed(method)
 }

@@ -2,50 +2,34 @@
 //! `fields::Input`, so the admin's forms check a message the same way.
 
 use chrono::NaiveDateTime;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use super::queries::Message;
+use crate::domains::{New, Writes};
 use crate::error::ApiError;
-use crate::fields::{Input, REQUIRED};
+use crate::fields::Input;
 
 /// Seed 000's `text` is a `CharField(max_length=4000)`.
 pub const TEXT_MAX: usize = 4000;
 
-/// A new message: `text` only; `id`, `sender` and `timestamp` are the server's.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct NewMessage {
-    pub text: String,
-}
-
-impl NewMessage {
-    pub fn parse(mut input: Input) -> Result<Self, ApiError> {
-        let text = input.text("text", TEXT_MAX);
-        input.finish()?;
-        // a non-partial input without an error has every required field
-        let text = text.ok_or_else(|| ApiError::field("text", REQUIRED))?;
-        Ok(Self { text })
-    }
-}
-
-/// A PATCH: the fields that were sent.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct MessageChanges {
-    pub text: Option<String>,
-}
-
-impl MessageChanges {
-    pub fn parse(mut input: Input) -> Result<Self, ApiError> {
-        let text = input.text("text", TEXT_MAX);
-        input.finish()?;
-        Ok(Self { text })
-    }
-}
-
-/// The request body of POST and PATCH, for the `OpenAPI` document.
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
-pub struct MessageIn {
+/// The request body of POST and PATCH: `text` only; `id`, `sender` and
+/// `timestamp` are the server's and ignored when sent.
+#[derive(Debug, Clone, PartialEq, Eq, utoipa::ToSchema)]
+#[schema(bound = "W: Writes")]
+pub struct MessageIn<W: Writes = New> {
     /// 1-4000 characters, trimmed.
-    pub text: String,
+    #[schema(value_type = String)]
+    pub text: W::Required<String>,
+}
+
+impl<W: Writes> MessageIn<W> {
+    pub fn parse(mut input: Input) -> Result<Self, ApiError> {
+        let text = input.text("text", TEXT_MAX);
+        input.finish()?;
+        Ok(Self {
+            text: W::required(text, "text")?,
+        })
+    }
 }
 
 /// A message as the API shows it.
@@ -76,6 +60,7 @@ mod tests {
     use serde_json::json;
 
     use super::*;
+    use crate::domains::Changes;
 
     fn input(body: serde_json::Value, partial: bool) -> Input {
         Input::new(body, partial).unwrap()
@@ -84,24 +69,29 @@ mod tests {
     #[test]
     fn text_is_trimmed_and_bounded() {
         assert_eq!(
-            NewMessage::parse(input(json!({"text": "  hi "}), false))
+            MessageIn::<New>::parse(input(json!({"text": "  hi "}), false))
                 .unwrap()
                 .text,
             "hi"
         );
-        assert!(NewMessage::parse(input(json!({"text": "x".repeat(TEXT_MAX)}), false)).is_ok());
         assert!(
-            NewMessage::parse(input(json!({"text": "x".repeat(TEXT_MAX + 1)}), false)).is_err()
+            MessageIn::<New>::parse(input(json!({"text": "x".repeat(TEXT_MAX)}), false)).is_ok()
         );
-        assert!(NewMessage::parse(input(json!({}), false)).is_err());
+        assert!(
+            MessageIn::<New>::parse(input(json!({"text": "x".repeat(TEXT_MAX + 1)}), false))
+                .is_err()
+        );
+        assert!(MessageIn::<New>::parse(input(json!({}), false)).is_err());
     }
 
     #[test]
     fn a_patch_may_leave_text_out() {
         assert_eq!(
-            MessageChanges::parse(input(json!({"sender": "x"}), true)).unwrap(),
-            MessageChanges::default()
+            MessageIn::<Changes>::parse(input(json!({"sender": "x"}), true)).unwrap(),
+            MessageIn { text: None }
         );
-        assert!(MessageChanges::parse(input(json!({"text": ""}), true)).is_err());
+        assert!(MessageIn::<Changes>::parse(input(json!({"text": ""}), true)).is_err());
     }
 }
+
+crate::extract::keyed_by_id!(MessageOut);

@@ -4,9 +4,11 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use crate::auth::logins::{logins, standing, Standing};
+use crate::auth::logins::logins;
+use crate::auth::standing::{standing, Standing, Vouched};
 use crate::auth::users::users;
-use crate::db::{native, Conn, OptionalExt as _, SharedConn};
+use crate::db::counts::{self, row_counts};
+use crate::db::{native, Conn, OptionalExt as _, Statement};
 use crate::error::ApiError;
 
 diesel::table! {
@@ -18,9 +20,13 @@ diesel::table! {
     }
 }
 
+/// The messages' count in `row_counts`.
+const SCOPE: &str = "messages";
+
 diesel::joinable!(messages -> users (sender_id));
 diesel::allow_tables_to_appear_in_same_query!(messages, users);
 diesel::allow_tables_to_appear_in_same_query!(messages, logins);
+diesel::allow_tables_to_appear_in_same_query!(messages, row_counts);
 
 /// A message with its sender's username.
 #[derive(Debug, Clone, Queryable)]
@@ -49,46 +55,24 @@ const COLUMNS: Columns = (
     messages::timestamp,
 );
 
-/// The page query: one page of messages, oldest first, each row with the verdict
-/// on the caller's standing and the number of all messages. A macro, so that the
-/// pooled and the shared connections run this one query.
-macro_rules! page {
-    ($standing:expr, $limit:expr, $offset:expr) => {{
-        let all = diesel::alias!(messages as all_messages);
-        messages::table
-            .inner_join(users::table)
-            .order(messages::id.asc())
-            .limit($limit)
-            .offset($offset)
-            .select(((COLUMNS, standing!($standing)), all.count().single_value()))
-    }};
-}
-
-/// One page, oldest first, how many messages there are, and the verdict on the
-/// caller's `standing` (see [`crate::db::with_verdict`]).
-pub fn list(
-    conn: &mut Conn,
+/// One page of messages, oldest first (`limit`, `offset`, the cursor's key), each
+/// row with the verdict on the caller's `standing` and the number of all messages.
+pub fn page(
     standing: Standing,
-    limit: i64,
-    offset: i64,
-) -> Result<(Vec<Message>, i64, Option<bool>), ApiError> {
-    let rows = native!(conn, |c| page!(standing, limit, offset).load(c))?;
-    crate::db::with_verdict(rows, offset, || count(conn))
+    (limit, offset, after): (i64, i64, i64),
+) -> impl Statement<(Vouched<Message>, Option<i64>)> {
+    messages::table
+        .inner_join(users::table)
+        .filter(messages::id.gt(after))
+        .order(messages::id.asc())
+        .limit(limit)
+        .offset(offset)
+        .select(((COLUMNS, standing!(standing)), counts::total!(SCOPE, 0)))
 }
 
-/// [`list`] on a shared PostgreSQL connection (see [`crate::db::confirmed`]).
-pub async fn list_shared(
-    pg: SharedConn,
-    standing: Standing,
-    limit: i64,
-    offset: i64,
-) -> QueryResult<Option<(Vec<Message>, i64)>> {
-    let rows = diesel_async::RunQueryDsl::load(page!(standing, limit, offset), &mut &*pg).await?;
-    Ok(crate::db::confirmed(rows, offset, standing.settled))
-}
-
-pub fn count(conn: &mut Conn) -> Result<i64, ApiError> {
-    Ok(native!(conn, |c| messages::table.count().get_result(c))?)
+/// The number of all messages, for a page past the end.
+pub fn count() -> impl Statement<Option<i64>> {
+    counts::total_of(SCOPE, 0)
 }
 
 pub fn find(conn: &mut Conn, id: i64) -> Result<Option<Message>, ApiError> {

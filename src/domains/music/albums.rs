@@ -6,29 +6,30 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 
-use crate::app::AppState;
 use crate::auth::{MaybeUser, Staff};
-use crate::domains::found;
+use crate::domains::{found, Changes, New, Partial};
 use crate::error::ApiError;
 use crate::extract::{Body, Id, Page};
+use crate::state::AppState;
 
-use super::payload::{self, AlbumIn, AlbumOut};
+use super::payload::{AlbumIn, AlbumOut};
 use super::queries;
 
 const MODEL: &str = "Album";
 
 #[utoipa::path(get, path = "/music/album", tag = "music",
-    params(("limit" = Option<i64>, Query), ("offset" = Option<i64>, Query)),
+    params(("limit" = Option<i64>, Query), ("offset" = Option<i64>, Query),
+        ("cursor" = Option<String>, Query, description = "Keyset paging: empty for the first page, then the cursor of the `next` link (opaque; a bad one is 400)")),
     responses((status = 200, body = [AlbumOut], headers(("x-total-count" = i64)))))]
 pub async fn list(
     _user: MaybeUser,
     State(state): State<AppState>,
     page: Page,
 ) -> Result<Response, ApiError> {
-    let (limit, offset) = (page.limit, page.offset);
+    let query = queries::albums(page.window());
     let (rows, total) = state
         .db
-        .read(move |conn| queries::albums(conn, limit, offset))
+        .page(query, queries::albums_count(), page.place())
         .await?;
     let rows: Vec<AlbumOut> = rows.into_iter().map(AlbumOut::from).collect();
     Ok(page.respond(&rows, total))
@@ -42,27 +43,17 @@ pub async fn create(
     State(state): State<AppState>,
     body: Body,
 ) -> Result<Response, ApiError> {
-    let fields = payload::album_fields(body.0, false)?;
+    let album = AlbumIn::<New>::parse(body.input(false)?)?;
     let album = state
         .db
-        .run(move |conn| queries::create_album(conn, &fields))
+        .run(move |conn| queries::create_album(conn, &album.fields()))
         .await?;
     Ok((StatusCode::CREATED, Json(AlbumOut::from(album))).into_response())
 }
 
-#[utoipa::path(post, path = "/music/album/create", tag = "music", request_body = AlbumIn,
-    responses((status = 201, body = AlbumOut), (status = 400), (status = 401), (status = 403)))]
-pub async fn create_only(
-    staff: Staff,
-    state: State<AppState>,
-    body: Body,
-) -> Result<Response, ApiError> {
-    create(staff, state, body).await
-}
-
 #[utoipa::path(get, path = "/music/album/{id}", tag = "music", params(("id" = i64, Path)),
     responses((status = 200, body = AlbumOut), (status = 404)))]
-pub async fn detail(
+pub async fn retrieve(
     _user: MaybeUser,
     State(state): State<AppState>,
     Id(id): Id,
@@ -71,42 +62,22 @@ pub async fn detail(
     Ok(Json(found(album, MODEL)?.into()))
 }
 
-#[utoipa::path(put, path = "/music/album/{id}", tag = "music", params(("id" = i64, Path)), request_body = AlbumIn,
+#[utoipa::path(method(put, patch), path = "/music/album/{id}", tag = "music", params(("id" = i64, Path)), request_body = AlbumIn,
     responses((status = 200, body = AlbumOut), (status = 400), (status = 401), (status = 403), (status = 404)))]
-pub async fn replace(
-    staff: Staff,
-    state: State<AppState>,
-    id: Id,
-    body: Result<Body, ApiError>,
-) -> Result<Json<AlbumOut>, ApiError> {
-    update(staff, state, id, body, false).await
-}
-
-#[utoipa::path(patch, path = "/music/album/{id}", tag = "music", params(("id" = i64, Path)), request_body = AlbumIn,
-    responses((status = 200, body = AlbumOut), (status = 400), (status = 401), (status = 403), (status = 404)))]
-pub async fn amend(
-    staff: Staff,
-    state: State<AppState>,
-    id: Id,
-    body: Result<Body, ApiError>,
-) -> Result<Json<AlbumOut>, ApiError> {
-    update(staff, state, id, body, true).await
-}
-
-/// As DRF: the album (404) before the body (400).
-async fn update(
+pub async fn update(
     _staff: Staff,
     State(state): State<AppState>,
     Id(id): Id,
+    Partial(partial): Partial,
     body: Result<Body, ApiError>,
-    partial: bool,
 ) -> Result<Json<AlbumOut>, ApiError> {
+    // As DRF: the album (404) before the body (400).
     let album = state
         .db
         .run(move |conn| {
             found(queries::album(conn, id)?, MODEL)?;
-            let fields = payload::album_fields(body?.0, partial)?;
-            queries::update_album(conn, id, &fields)
+            let album = AlbumIn::<Changes>::parse(body?.input(partial)?)?;
+            queries::update_album(conn, id, &album.fields())
         })
         .await?;
     Ok(Json(found(album, MODEL)?.into()))
@@ -115,7 +86,7 @@ async fn update(
 /// Deletes the album with its songs and their likes (also `/music/album/{id}/delete`).
 #[utoipa::path(delete, path = "/music/album/{id}", tag = "music", params(("id" = i64, Path)),
     responses((status = 204), (status = 401), (status = 403), (status = 404)))]
-pub async fn delete(
+pub async fn destroy(
     _staff: Staff,
     State(state): State<AppState>,
     Id(id): Id,
@@ -126,14 +97,4 @@ pub async fn delete(
         .await?;
     found(deleted.then_some(()), MODEL)?;
     Ok(StatusCode::NO_CONTENT)
-}
-
-#[utoipa::path(delete, path = "/music/album/{id}/delete", tag = "music", params(("id" = i64, Path)),
-    responses((status = 204), (status = 401), (status = 403), (status = 404)))]
-pub async fn delete_only(
-    staff: Staff,
-    state: State<AppState>,
-    id: Id,
-) -> Result<StatusCode, ApiError> {
-    delete(staff, state, id).await
 }

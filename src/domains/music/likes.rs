@@ -5,29 +5,31 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 
-use crate::app::AppState;
 use crate::auth::CurrentUser;
 use crate::domains::found;
 use crate::error::ApiError;
 use crate::extract::{Body, Id, Page};
+use crate::state::AppState;
 
-use super::payload::{self, LikeIn, LikeOut};
+use super::payload::{LikeIn, LikeOut};
 use super::queries;
 
 pub const NOT_UNIQUE: &str = "The fields user, song must make a unique set.";
 
 #[utoipa::path(get, path = "/music/likes", tag = "music",
-    params(("limit" = Option<i64>, Query), ("offset" = Option<i64>, Query)),
+    params(("limit" = Option<i64>, Query), ("offset" = Option<i64>, Query),
+        ("cursor" = Option<String>, Query, description = "Keyset paging: empty for the first page, then the cursor of the `next` link (opaque; a bad one is 400)")),
     responses((status = 200, body = [LikeOut], headers(("x-total-count" = i64))), (status = 401)))]
 pub async fn list(
     user: CurrentUser,
     State(state): State<AppState>,
     page: Page,
 ) -> Result<Response, ApiError> {
-    let (user_id, limit, offset) = (user.id, page.limit, page.offset);
+    let user_id = user.id;
+    let (limit, offset, after) = page.window();
     let (rows, total) = state
         .db
-        .read(move |conn| queries::likes_of(conn, user_id, limit, offset))
+        .read(move |conn| queries::likes_of(conn, user_id, limit, offset, after))
         .await?;
     let rows: Vec<LikeOut> = rows.into_iter().map(LikeOut::from).collect();
     Ok(page.respond(&rows, total))
@@ -45,8 +47,8 @@ pub async fn create(
     let like = state
         .db
         .run(move |conn| {
-            let song = payload::like_song(body.0, |song| queries::song_exists(conn, song))?;
-            queries::create_like(conn, user_id, song)?
+            let like = LikeIn::parse(body.input(false)?, |song| queries::song_exists(conn, song))?;
+            queries::create_like(conn, user_id, like.song)?
                 .ok_or_else(|| ApiError::non_field(NOT_UNIQUE))
         })
         .await?;
@@ -56,7 +58,7 @@ pub async fn create(
 /// Removes one of the caller's likes; another user's like is not found.
 #[utoipa::path(delete, path = "/music/likes/{id}", tag = "music", params(("id" = i64, Path)),
     responses((status = 204), (status = 401), (status = 404)))]
-pub async fn delete(
+pub async fn destroy(
     user: CurrentUser,
     State(state): State<AppState>,
     Id(id): Id,

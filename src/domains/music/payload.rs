@@ -1,6 +1,9 @@
 //! The catalogue's request and response shapes. Validation lives here, so the API
-//! and the admin forms check albums, songs and likes the same way; a foreign key's
-//! existence is asked of the caller through a closure (a query in practice).
+//! and the admin forms check albums, songs and likes the same way. Unlike the
+//! other domains' payloads, a song's and a like's parse also take a closure: a
+//! foreign key's existence is one of their field errors (DRF's
+//! `PrimaryKeyRelatedField`), reported with the others, and only the caller has the
+//! connection to ask (a query in practice).
 
 use std::cmp::Ordering;
 
@@ -12,53 +15,106 @@ use crate::error::ApiError;
 use crate::fields::{does_not_exist, Input};
 
 use super::queries::{Album, AlbumFields, Like, Song, SongFields};
+use crate::domains::{New, Writes};
 
 pub const NAME_MAX: usize = 200;
 pub const ARTIST_MAX: usize = 100;
 pub const SONG_NAME_MAX: usize = 100;
 
-/// `{name, artist, year_released}`; with `partial` (PATCH) any may be left out.
-pub fn album_fields(body: Value, partial: bool) -> Result<AlbumFields, ApiError> {
-    let mut input = Input::new(body, partial)?;
-    let name = input.text("name", NAME_MAX);
-    let artist = input.text("artist", ARTIST_MAX);
-    let year_released = input.date("year_released");
-    input.finish()?;
-    Ok(AlbumFields {
-        name,
-        artist,
-        year_released,
-    })
+/// The request body of POST and PUT; a PATCH may leave any field out.
+#[derive(Debug, Clone, PartialEq, Eq, utoipa::ToSchema)]
+#[schema(bound = "W: Writes")]
+pub struct AlbumIn<W: Writes = New> {
+    #[schema(value_type = String)]
+    pub name: W::Required<String>,
+    #[schema(value_type = String)]
+    pub artist: W::Required<String>,
+    #[schema(value_type = String, format = Date)]
+    pub year_released: W::Required<NaiveDate>,
 }
 
-/// `{song_name, num_streams, album}`; `album_exists` is asked only about a
-/// well-formed album id.
-pub fn song_fields(
-    body: Value,
-    partial: bool,
-    album_exists: impl FnOnce(i64) -> Result<bool, ApiError>,
-) -> Result<SongFields, ApiError> {
-    let mut input = Input::new(body, partial)?;
-    let song_name = input.text("song_name", SONG_NAME_MAX);
-    let num_streams = streams(&mut input);
-    let album_id = existing_pk(&mut input, "album", album_exists)?;
-    input.finish()?;
-    Ok(SongFields {
-        song_name,
-        album_id,
-        num_streams,
-    })
+impl<W: Writes> AlbumIn<W> {
+    pub fn parse(mut input: Input) -> Result<Self, ApiError> {
+        let name = input.text("name", NAME_MAX);
+        let artist = input.text("artist", ARTIST_MAX);
+        let year_released = input.date("year_released");
+        input.finish()?;
+        Ok(Self {
+            name: W::required(name, "name")?,
+            artist: W::required(artist, "artist")?,
+            year_released: W::required(year_released, "year_released")?,
+        })
+    }
+
+    /// The columns it sets: every one for a new album.
+    pub fn fields(self) -> AlbumFields {
+        AlbumFields {
+            name: W::changed(self.name),
+            artist: W::changed(self.artist),
+            year_released: W::changed(self.year_released),
+        }
+    }
 }
 
-/// `{song}` of a like: the song's id (`user` is the caller, whatever is sent).
-pub fn like_song(
-    body: Value,
-    song_exists: impl FnOnce(i64) -> Result<bool, ApiError>,
-) -> Result<i64, ApiError> {
-    let mut input = Input::new(body, false)?;
-    let song = existing_pk(&mut input, "song", song_exists)?;
-    input.finish()?;
-    song.ok_or_else(|| anyhow::anyhow!("a like's song passed validation without a value").into())
+/// The request body of POST and PUT; a PATCH may leave any field out. `album` is
+/// an existing album's id.
+#[derive(Debug, Clone, PartialEq, Eq, utoipa::ToSchema)]
+#[schema(bound = "W: Writes")]
+pub struct SongIn<W: Writes = New> {
+    #[schema(value_type = String)]
+    pub song_name: W::Required<String>,
+    #[schema(value_type = i64)]
+    pub album: W::Required<i64>,
+    #[schema(value_type = i64)]
+    pub num_streams: W::Required<i64>,
+}
+
+impl<W: Writes> SongIn<W> {
+    /// `album_exists` is asked only about a well-formed album id.
+    pub fn parse(
+        mut input: Input,
+        album_exists: impl FnOnce(i64) -> Result<bool, ApiError>,
+    ) -> Result<Self, ApiError> {
+        let song_name = input.text("song_name", SONG_NAME_MAX);
+        let num_streams = streams(&mut input);
+        let album = existing_pk(&mut input, "album", album_exists)?;
+        input.finish()?;
+        Ok(Self {
+            song_name: W::required(song_name, "song_name")?,
+            album: W::required(album, "album")?,
+            num_streams: W::required(num_streams, "num_streams")?,
+        })
+    }
+
+    /// The columns it sets: every one for a new song.
+    pub fn fields(self) -> SongFields {
+        SongFields {
+            song_name: W::changed(self.song_name),
+            album_id: W::changed(self.album),
+            num_streams: W::changed(self.num_streams),
+        }
+    }
+}
+
+/// The request body of POST: the song's id; `user` is the caller, whatever is
+/// sent.
+// Not generic over `Writes`: a like is created and deleted, never changed.
+#[derive(Debug, Clone, PartialEq, Eq, utoipa::ToSchema)]
+pub struct LikeIn {
+    pub song: i64,
+}
+
+impl LikeIn {
+    pub fn parse(
+        mut input: Input,
+        song_exists: impl FnOnce(i64) -> Result<bool, ApiError>,
+    ) -> Result<Self, ApiError> {
+        let song = existing_pk(&mut input, "song", song_exists)?;
+        input.finish()?;
+        Ok(Self {
+            song: New::required(song, "song")?,
+        })
+    }
 }
 
 /// `?album=` of `songInAlbum`: a required integer.
@@ -225,27 +281,6 @@ impl From<Like> for LikeOut {
     }
 }
 
-/// Request bodies, for the API description only.
-#[derive(Debug, utoipa::ToSchema)]
-pub struct AlbumIn {
-    pub name: String,
-    pub artist: String,
-    #[schema(value_type = String, format = Date)]
-    pub year_released: NaiveDate,
-}
-
-#[derive(Debug, utoipa::ToSchema)]
-pub struct SongIn {
-    pub song_name: String,
-    pub album: i64,
-    pub num_streams: i64,
-}
-
-#[derive(Debug, utoipa::ToSchema)]
-pub struct LikeIn {
-    pub song: i64,
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -275,14 +310,17 @@ mod tests {
 
     #[test]
     fn a_missing_album_is_reported_with_the_other_errors() {
-        let Err(ApiError::Validation(errors)) = song_fields(
+        let input = Input::new(
             json!({"song_name": "ok", "album": 9, "num_streams": -1}),
             false,
-            |_| Ok(false),
-        ) else {
+        );
+        let Err(ApiError::Validation(errors)) = SongIn::<New>::parse(input.unwrap(), |_| Ok(false))
+        else {
             panic!("expected a validation error")
         };
         assert_eq!(errors.get("album"), Some(&[does_not_exist(9)][..]));
         assert!(errors.get("num_streams").is_some());
     }
 }
+
+crate::extract::keyed_by_id!(AlbumOut, SongOut, AlbumSongOut, LikeOut);

@@ -4,11 +4,9 @@ use chrono::NaiveDate;
 use diesel::prelude::*;
 
 use diesel::dsl;
-use diesel::query_source::Alias;
 
-use crate::db::{
-    carried_total, native, with_total, Conn, DieselErrorExt as _, OptionalExt as _, SharedConn,
-};
+use crate::db::counts::{self, row_counts, total};
+use crate::db::{native, Conn, DieselErrorExt as _, OptionalExt as _, Statement};
 use crate::error::ApiError;
 
 diesel::table! {
@@ -39,7 +37,13 @@ diesel::table! {
 
 diesel::joinable!(songs -> albums (album_id));
 diesel::joinable!(song_likes -> songs (song_id));
-diesel::allow_tables_to_appear_in_same_query!(albums, songs, song_likes);
+diesel::allow_tables_to_appear_in_same_query!(albums, songs, song_likes, row_counts);
+
+/// Their counts in `row_counts`: songs also per album, likes per user.
+const ALBUMS: &str = "albums";
+const SONGS: &str = "songs";
+const SONGS_IN_ALBUM: &str = "songs_in_album";
+const LIKES: &str = "song_likes";
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = albums)]
@@ -85,17 +89,19 @@ pub struct Like {
 
 // --- albums
 
-pub fn albums(conn: &mut Conn, limit: i64, offset: i64) -> Result<(Vec<Album>, i64), ApiError> {
-    let all = diesel::alias!(albums as all_albums);
-    let rows = native!(conn, |c| albums::table
+/// One page of albums by id (`limit`, `offset`, the cursor's key), each row with
+/// the number of all albums.
+pub fn albums((limit, offset, after): (i64, i64, i64)) -> impl Statement<(Album, Option<i64>)> {
+    albums::table
+        .filter(albums::id.gt(after))
         .order(albums::id)
         .limit(limit)
         .offset(offset)
-        .select((albums::all_columns, all.count().single_value()))
-        .load(c))?;
-    with_total(rows, offset, || {
-        Ok(native!(conn, |c| albums::table.count().get_result(c))?)
-    })
+        .select((albums::all_columns, total!(ALBUMS, 0)))
+}
+
+pub fn albums_count() -> impl Statement<Option<i64>> {
+    counts::total_of(ALBUMS, 0)
 }
 
 pub fn album(conn: &mut Conn, id: i64) -> Result<Option<Album>, ApiError> {
@@ -147,8 +153,6 @@ pub fn delete_album(conn: &mut Conn, id: i64) -> Result<bool, ApiError> {
 
 // --- songs
 
-diesel::alias!(songs as all_songs: AllSongs);
-
 type SongColumns = (
     songs::id,
     songs::song_name,
@@ -156,74 +160,52 @@ type SongColumns = (
     songs::num_streams,
 );
 
-/// A page of songs, each row with the number of all songs. Named, so that the
-/// pooled and the shared connections run this one query.
-type SongPage = dsl::Select<
-    dsl::Offset<dsl::Limit<dsl::Order<songs::table, songs::id>>>,
-    (SongColumns, dsl::SingleValue<dsl::Count<Alias<AllSongs>>>),
->;
-
-fn song_page(limit: i64, offset: i64) -> SongPage {
+/// One page of songs by id (`limit`, `offset`, the cursor's key), each row with
+/// the number of all songs.
+pub fn songs((limit, offset, after): (i64, i64, i64)) -> impl Statement<(Song, Option<i64>)> {
     songs::table
+        .filter(songs::id.gt(after))
         .order(songs::id)
         .limit(limit)
         .offset(offset)
-        .select((songs::all_columns, all_songs.count().single_value()))
+        .select((songs::all_columns, total!(SONGS, 0)))
 }
 
-pub fn songs(conn: &mut Conn, limit: i64, offset: i64) -> Result<(Vec<Song>, i64), ApiError> {
-    let rows = native!(conn, |c| song_page(limit, offset).load(c))?;
-    with_total(rows, offset, || {
-        Ok(native!(conn, |c| songs::table.count().get_result(c))?)
-    })
+pub fn songs_count() -> impl Statement<Option<i64>> {
+    counts::total_of(SONGS, 0)
 }
 
-/// [`songs`] on a shared PostgreSQL connection.
-pub async fn songs_shared(
-    pg: SharedConn,
-    limit: i64,
-    offset: i64,
-) -> QueryResult<Option<(Vec<Song>, i64)>> {
-    let rows = diesel_async::RunQueryDsl::load(song_page(limit, offset), &mut &*pg).await?;
-    let total = match carried_total(&rows, offset) {
-        Some(total) => total,
-        None => diesel_async::RunQueryDsl::get_result(songs::table.count(), &mut &*pg).await?,
-    };
-    Ok(Some((
-        rows.into_iter().map(|(song, _)| song).collect(),
-        total,
-    )))
-}
-
+/// One page of an album's songs by id, each row with the number of the album's
+/// songs.
 pub fn songs_in_album(
-    conn: &mut Conn,
     album: i64,
-    limit: i64,
-    offset: i64,
-) -> Result<(Vec<Song>, i64), ApiError> {
-    let in_album = songs::table.filter(songs::album_id.eq(album));
-    let rows = in_album
+    (limit, offset, after): (i64, i64, i64),
+) -> impl Statement<(Song, Option<i64>)> {
+    songs::table
+        .filter(songs::album_id.eq(album))
+        .filter(songs::id.gt(after))
         .order(songs::id)
         .limit(limit)
         .offset(offset)
-        .select(songs::all_columns)
-        .load(conn)?;
-    let total = in_album.count().get_result(conn)?;
-    Ok((rows, total))
+        .select((songs::all_columns, total!(SONGS_IN_ALBUM, album)))
+}
+
+pub fn songs_in_album_count(album: i64) -> impl Statement<Option<i64>> {
+    counts::total_of(SONGS_IN_ALBUM, album)
+}
+
+/// One song by id.
+pub fn song(id: i64) -> impl Statement<Song> {
+    song_by_id(id)
 }
 
 fn song_by_id(id: i64) -> dsl::Select<dsl::Find<songs::table, i64>, SongColumns> {
     songs::table.find(id).select(songs::all_columns)
 }
 
-pub fn song(conn: &mut Conn, id: i64) -> Result<Option<Song>, ApiError> {
+/// One song by id, inside a closure.
+pub fn find_song(conn: &mut Conn, id: i64) -> Result<Option<Song>, ApiError> {
     native!(conn, |c| song_by_id(id).first(c).found())
-}
-
-/// [`song`] on a shared PostgreSQL connection.
-pub async fn song_shared(pg: SharedConn, id: i64) -> QueryResult<Option<Option<Song>>> {
-    let song = diesel_async::RunQueryDsl::first(song_by_id(id), &mut &*pg).await;
-    song.optional().map(Some)
 }
 
 pub fn song_exists(conn: &mut Conn, id: i64) -> Result<bool, ApiError> {
@@ -232,10 +214,22 @@ pub fn song_exists(conn: &mut Conn, id: i64) -> Result<bool, ApiError> {
 
 /// Inserts a song; every field must be `Some` (a validated create).
 pub fn create_song(conn: &mut Conn, fields: &SongFields) -> Result<Song, ApiError> {
-    Ok(diesel::insert_into(songs::table)
+    diesel::insert_into(songs::table)
         .values(fields)
         .returning(songs::all_columns)
-        .get_result(conn)?)
+        .get_result(conn)
+        .map_err(|e| album_gone(e, fields))
+}
+
+/// The album checked a moment ago was deleted since (PostgreSQL, where the check
+/// and the write are two statements): the 400 the check gives.
+fn album_gone(err: diesel::result::Error, fields: &SongFields) -> ApiError {
+    match fields.album_id {
+        Some(album) if err.is_foreign_key_violation() => {
+            ApiError::field("album", crate::fields::does_not_exist(album))
+        }
+        _ => err.into(),
+    }
 }
 
 pub fn update_song(
@@ -246,9 +240,10 @@ pub fn update_song(
     if fields.song_name.is_some() || fields.album_id.is_some() || fields.num_streams.is_some() {
         diesel::update(songs::table.find(id))
             .set(fields)
-            .execute(conn)?;
+            .execute(conn)
+            .map_err(|e| album_gone(e, fields))?;
     }
-    song(conn, id)
+    find_song(conn, id)
 }
 
 /// Deletes the song (its likes go by the foreign key's cascade); false when none.
@@ -263,16 +258,17 @@ pub fn likes_of(
     user: i64,
     limit: i64,
     offset: i64,
+    after: i64,
 ) -> Result<(Vec<Like>, i64), ApiError> {
-    let mine = song_likes::table.filter(song_likes::user_id.eq(user));
-    let rows = mine
+    let rows = song_likes::table
+        .filter(song_likes::user_id.eq(user))
+        .filter(song_likes::id.gt(after))
         .order(song_likes::id)
         .limit(limit)
         .offset(offset)
         .select(song_likes::all_columns)
         .load(conn)?;
-    let total = mine.count().get_result(conn)?;
-    Ok((rows, total))
+    Ok((rows, counts::count(conn, LIKES, user)?))
 }
 
 /// Inserts the like; `Ok(None)` when the user already likes the song (the unique
@@ -285,6 +281,10 @@ pub fn create_like(conn: &mut Conn, user: i64, song: i64) -> Result<Option<Like>
     match inserted {
         Ok(like) => Ok(Some(like)),
         Err(e) if e.is_unique_violation() => Ok(None),
+        // the song checked a moment ago was deleted since: the check's 400
+        Err(e) if e.is_foreign_key_violation() => {
+            Err(ApiError::field("song", crate::fields::does_not_exist(song)))
+        }
         Err(e) => Err(e.into()),
     }
 }

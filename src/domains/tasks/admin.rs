@@ -1,10 +1,10 @@
 //! Tasks in the admin: every user's, with their owner chosen from a select. The
-//! title and `completed` are checked by `TaskInput::parse`, as the API checks them.
+//! title and `completed` are checked by `TaskIn::parse`, as the API checks them.
 
 use diesel::prelude::*;
 use serde_json::{json, Value};
 
-use super::payload::{TaskInput, TITLE_MAX};
+use super::payload::{TaskIn, TITLE_MAX};
 use super::queries::{self, tasks, NewTask};
 use crate::admin::helpers::{
     checked, nothing_related, user_choices, user_pk, values, when, yes_no,
@@ -14,6 +14,7 @@ use crate::admin::model::{
 };
 use crate::auth::users::users;
 use crate::db::Conn;
+use crate::domains::New;
 use crate::error::ApiError;
 use crate::fields::{FieldErrors, Input};
 
@@ -46,6 +47,7 @@ pub const ADMIN: ModelAdmin = ModelAdmin {
     load,
     save,
     related: nothing_related,
+    of_user: Some(of_user),
     delete: |conn, id| Ok(diesel::delete(tasks::table.find(id)).execute(conn)? > 0),
 };
 
@@ -103,11 +105,9 @@ fn load(conn: &mut Conn, id: i64) -> Result<Option<Record>, ApiError> {
 fn save(conn: &mut Conn, _ctx: &Ctx, id: Option<i64>, body: Value) -> Result<Record, ApiError> {
     let mut errors = FieldErrors::default();
     let user = user_pk(conn, &body, "user", &mut errors)?;
-    let input = checked(TaskInput::parse(Input::new(body, false)?), errors)?;
-    let (Some(user_id), Some(title)) = (user, input.title) else {
-        return Err(anyhow::anyhow!("a valid task form without its fields").into());
-    };
-    let completed = input.completed.unwrap_or(false);
+    let input = checked(TaskIn::<New>::parse(Input::new(body, false)?), errors)?;
+    let user_id = user.ok_or_else(|| anyhow::anyhow!("a valid task form without its user"))?;
+    let (title, completed) = (input.title, input.completed.unwrap_or(false));
     let now = crate::time::now();
     let id = match id {
         Some(id) => {
@@ -133,4 +133,18 @@ fn save(conn: &mut Conn, _ctx: &Ctx, id: Option<i64>, body: Value) -> Result<Rec
         }
     };
     load(conn, id)?.ok_or(ApiError::NotFound("Task"))
+}
+
+/// A deleted user's tasks, which go with them.
+fn of_user(conn: &mut Conn, user: i64) -> Result<crate::admin::model::Related, ApiError> {
+    use crate::domains::tasks::queries::tasks;
+    let items = tasks::table
+        .filter(tasks::user_id.eq(user))
+        .order(tasks::id)
+        .select(tasks::title)
+        .load(conn)?;
+    Ok(crate::admin::model::Related {
+        model: "Task",
+        items,
+    })
 }

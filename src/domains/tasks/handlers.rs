@@ -5,17 +5,17 @@
 //! and PUT/PATCH read the body only after the task is found.
 
 use axum::extract::State;
-use axum::http::{Method, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 
-use super::payload::{TaskIn, TaskInput, TaskOut};
+use super::payload::{TaskIn, TaskOut};
 use super::queries::{self, NewTask, TaskUpdate};
-use crate::app::AppState;
 use crate::auth::{Caller, CurrentUser};
-use crate::domains::found;
+use crate::domains::{found, Changes, New, Partial};
 use crate::error::ApiError;
 use crate::extract::{Body, Id, Page};
+use crate::state::AppState;
 
 const MODEL: &str = "Task";
 
@@ -25,6 +25,7 @@ const MODEL: &str = "Task";
     params(
         ("limit" = Option<i64>, Query, description = "Page size (default 100, at most 1000)"),
         ("offset" = Option<i64>, Query, description = "Rows to skip"),
+        ("cursor" = Option<String>, Query, description = "Keyset paging: empty for the first page, then the cursor of the `next` link (opaque; a bad one is 400)"),
     ),
     responses(
         (status = 200, description = "A page of the caller's tasks", body = [TaskOut],
@@ -38,19 +39,11 @@ pub async fn list(
     State(state): State<AppState>,
     page: Page,
 ) -> Result<Response, ApiError> {
-    let (limit, offset) = (page.limit, page.offset);
     let standing = caller.standing();
-    let (rows, total) = state
-        .db
-        .read_shared(
-            move |pg| queries::list_owned_shared(pg, standing, limit, offset),
-            move |conn| {
-                let (rows, total, verdict) = queries::list_owned(conn, standing, limit, offset)?;
-                caller.confirm(conn, verdict)?;
-                Ok((rows, total))
-            },
-        )
-        .await?;
+    let query = queries::page(standing, page.window());
+    let total = queries::count(standing.user_id);
+    let (rows, total) = state.db.page(query, total, page.place()).await?;
+    let rows = caller.confirm(&state.db, rows).await?;
     let rows: Vec<TaskOut> = rows.into_iter().map(TaskOut::from).collect();
     Ok(page.respond(&rows, total))
 }
@@ -71,7 +64,7 @@ pub async fn create(
     State(state): State<AppState>,
     body: Body,
 ) -> Result<Response, ApiError> {
-    let input = TaskInput::parse(body.input(false)?)?;
+    let input = TaskIn::<New>::parse(body.input(false)?)?;
     let user_id = user.id;
     let task = state
         .db
@@ -79,7 +72,7 @@ pub async fn create(
             let now = crate::time::now();
             let new = NewTask {
                 user_id,
-                title: input.title.as_deref().unwrap_or_default(),
+                title: &input.title,
                 completed: input.completed.unwrap_or(false),
                 created_at: now,
                 updated_at: now,
@@ -92,7 +85,7 @@ pub async fn create(
 
 /// One of the caller's tasks.
 #[utoipa::path(
-    get, path = "/api/tasks/{id}/", tag = "tasks",
+    get, path = "/api/tasks/{id}/", tag = "tasks", operation_id = "detail",
     params(("id" = i64, Path, description = "Task id")),
     responses(
         (status = 200, description = "The task", body = TaskOut),
@@ -101,7 +94,7 @@ pub async fn create(
     ),
     security(("jwt" = []), ("token" = []), ("session" = [])),
 )]
-pub async fn detail(
+pub async fn retrieve(
     Id(id): Id,
     user: CurrentUser,
     State(state): State<AppState>,
@@ -114,31 +107,10 @@ pub async fn detail(
     Ok(Json(found(task, MODEL)?.into()))
 }
 
-/// Replaces a task's fields; `title` is required.
+/// Replaces a task's fields (PUT; `title` is required) or changes those sent (PATCH).
 #[utoipa::path(
-    put, path = "/api/tasks/{id}/", tag = "tasks",
-    params(("id" = i64, Path, description = "Task id")),
-    request_body = TaskIn,
-    responses(
-        (status = 200, description = "The task", body = TaskOut),
-        (status = 400, description = "Invalid input, as `{field: [message]}`"),
-        (status = 401, description = "Not authenticated"),
-        (status = 404, description = "No such task of the caller's"),
-    ),
-    security(("jwt" = []), ("token" = []), ("session" = [])),
-)]
-pub async fn replace(
-    Id(id): Id,
-    user: CurrentUser,
-    State(state): State<AppState>,
-    body: Result<Body, ApiError>,
-) -> Result<Json<TaskOut>, ApiError> {
-    save(&state, id, user.id, body, false).await
-}
-
-/// Changes the fields sent.
-#[utoipa::path(
-    patch, path = "/api/tasks/{id}/", tag = "tasks",
+    method(put, patch), path = "/api/tasks/{id}/", tag = "tasks",
+    extensions(("x-operation-ids" = json!({"put": "replace", "patch": "update"}))),
     params(("id" = i64, Path, description = "Task id")),
     request_body = TaskIn,
     responses(
@@ -153,19 +125,11 @@ pub async fn update(
     Id(id): Id,
     user: CurrentUser,
     State(state): State<AppState>,
+    Partial(partial): Partial,
     body: Result<Body, ApiError>,
 ) -> Result<Json<TaskOut>, ApiError> {
-    save(&state, id, user.id, body, true).await
-}
-
-async fn save(
-    state: &AppState,
-    id: i64,
-    user_id: i64,
-    body: Result<Body, ApiError>,
-    partial: bool,
-) -> Result<Json<TaskOut>, ApiError> {
-    let input = body.and_then(|b| TaskInput::parse(b.input(partial)?));
+    let user_id = user.id;
+    let input = body.and_then(|b| TaskIn::<Changes>::parse(b.input(partial)?));
     let task = state
         .db
         .run(move |conn| {
@@ -210,15 +174,4 @@ pub async fn destroy(
         .run(move |conn| queries::delete_owned(conn, id, user_id))
         .await?;
     found(deleted.then_some(StatusCode::NO_CONTENT), MODEL)
-}
-
-/// Any other method on the list. DRF authenticates before it looks at the method,
-/// so anonymous is 401; axum adds the `Allow` header to the 405.
-pub async fn list_other(_user: CurrentUser, method: Method) -> ApiError {
-    ApiError::MethodNotAllowed(method)
-}
-
-/// Any other method on one task: 404, 401, then 405.
-pub async fn detail_other(_id: Id, _user: CurrentUser, method: Method) -> ApiError {
-    ApiError::MethodNotAllowed(method)
 }

@@ -5,51 +5,32 @@ pub mod handlers;
 pub mod payload;
 pub mod queries;
 
-use axum::routing::get;
-use axum::Router;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-use crate::app::AppState;
+use crate::domains::{
+    not_allowed_on_id_unless_authenticated, not_allowed_unless_authenticated, with_fallback,
+};
+use crate::state::AppState;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route(
-            "/api/tasks/",
-            get(handlers::list)
-                .post(handlers::create)
-                .fallback(handlers::list_other),
-        )
-        .route(
-            "/api/tasks/{id}/",
-            get(handlers::detail)
-                .put(handlers::replace)
-                .patch(handlers::update)
-                .delete(handlers::destroy)
-                .fallback(handlers::detail_other),
-        )
+/// The domain's routes, each with its part of the `OpenAPI` document.
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(with_fallback(
+            routes!(handlers::list, handlers::create),
+            not_allowed_unless_authenticated,
+        ))
+        .routes(with_fallback(
+            routes!(handlers::retrieve, handlers::update, handlers::destroy),
+            not_allowed_on_id_unless_authenticated,
+        ))
 }
-
-/// The domain's part of the `OpenAPI` document.
-#[derive(utoipa::OpenApi)]
-#[openapi(
-    paths(
-        handlers::list,
-        handlers::create,
-        handlers::detail,
-        handlers::replace,
-        handlers::update,
-        handlers::destroy
-    ),
-    components(schemas(payload::TaskIn, payload::TaskOut))
-)]
-pub struct ApiDoc;
 
 #[cfg(test)]
 mod tests {
-    use utoipa::OpenApi as _;
-
     #[test]
     fn the_openapi_document_has_every_route() {
-        let doc = super::ApiDoc::openapi();
+        let doc = super::router().into_openapi();
         let paths: Vec<&str> = doc.paths.paths.keys().map(String::as_str).collect();
         assert_eq!(paths, ["/api/tasks/", "/api/tasks/{id}/"]);
         assert!(doc

@@ -2,48 +2,41 @@
 //! `fields::Input`, so the admin's forms check a task the same way.
 
 use chrono::NaiveDateTime;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use super::queries::Task;
+use crate::domains::{New, Writes};
 use crate::error::ApiError;
-use crate::fields::{Input, REQUIRED};
+use crate::fields::Input;
 
 /// Seed 001's `title` is a `CharField(max_length=200)`.
 pub const TITLE_MAX: usize = 200;
 
-/// The writable fields of a task as sent. POST and PUT (`partial = false`) need
-/// `title`; PATCH (`partial = true`) needs nothing. `completed` is optional
-/// everywhere: absent on POST means `false`, absent on PUT or PATCH means unchanged,
-/// as DRF treats a model field with a default. `id`, `user` and the timestamps are
-/// the server's and ignored when sent.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct TaskInput {
-    pub title: Option<String>,
+/// The request body of POST, PUT and PATCH. POST and PUT need `title`; PATCH
+/// needs nothing. `completed` is optional everywhere: absent on POST means
+/// `false`, absent on PUT or PATCH means unchanged, as DRF treats a model field
+/// with a default. `id`, `user` and the timestamps are the server's and ignored
+/// when sent.
+#[derive(Debug, Clone, PartialEq, Eq, utoipa::ToSchema)]
+#[schema(bound = "W: Writes")]
+pub struct TaskIn<W: Writes = New> {
+    /// 1-200 characters, trimmed; required by POST and PUT.
+    #[schema(value_type = String)]
+    pub title: W::Required<String>,
+    /// Defaults to `false` on POST.
     pub completed: Option<bool>,
 }
 
-impl TaskInput {
+impl<W: Writes> TaskIn<W> {
     pub fn parse(mut input: Input) -> Result<Self, ApiError> {
-        let partial = input.is_partial();
         let title = input.text("title", TITLE_MAX);
         let completed = input.boolean("completed");
         input.finish()?;
-        // a non-partial input without an error has every required field
-        if !partial && title.is_none() {
-            return Err(ApiError::field("title", REQUIRED));
-        }
-        Ok(Self { title, completed })
+        Ok(Self {
+            title: W::required(title, "title")?,
+            completed,
+        })
     }
-}
-
-/// The request body of POST, PUT and PATCH, for the `OpenAPI` document.
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
-pub struct TaskIn {
-    /// 1-200 characters, trimmed; required by POST and PUT.
-    pub title: String,
-    /// Defaults to `false` on POST.
-    #[serde(default)]
-    pub completed: Option<bool>,
 }
 
 /// A task as its owner sees it (the owner is never shown).
@@ -77,9 +70,10 @@ mod tests {
     use serde_json::json;
 
     use super::*;
+    use crate::domains::Changes;
 
-    fn parse(body: serde_json::Value, partial: bool) -> Result<TaskInput, ApiError> {
-        TaskInput::parse(Input::new(body, partial).unwrap())
+    fn parse(body: serde_json::Value, partial: bool) -> Result<TaskIn<Changes>, ApiError> {
+        TaskIn::parse(Input::new(body, partial).unwrap())
     }
 
     #[test]
@@ -87,7 +81,7 @@ mod tests {
         assert!(parse(json!({"completed": true}), false).is_err());
         assert_eq!(
             parse(json!({"completed": "on"}), true).unwrap(),
-            TaskInput {
+            TaskIn {
                 title: None,
                 completed: Some(true)
             }
@@ -105,3 +99,5 @@ mod tests {
         assert!(errors.get("title").is_some() && errors.get("completed").is_some());
     }
 }
+
+crate::extract::keyed_by_id!(TaskOut);

@@ -4,9 +4,11 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use crate::auth::logins::{logins, standing, Standing};
+use crate::auth::logins::logins;
+use crate::auth::standing::{standing, Standing, Vouched};
 use crate::auth::users::users;
-use crate::db::{native, Conn, OptionalExt as _, SharedConn};
+use crate::db::counts::{self, row_counts, total};
+use crate::db::{native, Conn, OptionalExt as _, Statement};
 use crate::error::ApiError;
 
 diesel::table! {
@@ -23,6 +25,10 @@ diesel::table! {
 diesel::joinable!(tasks -> users (user_id));
 diesel::allow_tables_to_appear_in_same_query!(tasks, users);
 diesel::allow_tables_to_appear_in_same_query!(tasks, logins);
+diesel::allow_tables_to_appear_in_same_query!(tasks, row_counts);
+
+/// The tasks' counts in `row_counts`, per owner.
+const SCOPE: &str = "tasks";
 
 #[derive(Debug, Clone, Queryable)]
 pub struct Task {
@@ -55,54 +61,28 @@ pub struct TaskUpdate<'a> {
     pub updated_at: NaiveDateTime,
 }
 
-/// The page query: one page of the tasks of `standing`'s user, by id, each row
-/// with the verdict on `standing` and how many tasks the user has. A macro, so
-/// that the pooled and the shared connections run this one query.
-macro_rules! page {
-    ($standing:expr, $limit:expr, $offset:expr) => {{
-        let standing: Standing = $standing;
-        let all = diesel::alias!(tasks as all_tasks);
-        let total = all
-            .filter(all.field(tasks::user_id).eq(standing.user_id))
-            .count()
-            .single_value();
-        tasks::table
-            .filter(tasks::user_id.eq(standing.user_id))
-            .order(tasks::id.asc())
-            .limit($limit)
-            .offset($offset)
-            .select(((tasks::all_columns, standing!(standing)), total))
-    }};
-}
-
-/// One page of the tasks of `standing`'s user, by id, how many they have, and the
-/// verdict on `standing` (see [`crate::db::with_verdict`]).
-pub fn list_owned(
-    conn: &mut Conn,
+/// One page of the tasks of `standing`'s user, by id (`limit`, `offset`, the
+/// cursor's key), each row with the verdict on `standing` and how many tasks the
+/// user has.
+pub fn page(
     standing: Standing,
-    limit: i64,
-    offset: i64,
-) -> Result<(Vec<Task>, i64, Option<bool>), ApiError> {
-    let rows = native!(conn, |c| page!(standing, limit, offset).load(c))?;
-    crate::db::with_verdict(rows, offset, || count_owned(conn, standing.user_id))
+    (limit, offset, after): (i64, i64, i64),
+) -> impl Statement<(Vouched<Task>, Option<i64>)> {
+    tasks::table
+        .filter(tasks::user_id.eq(standing.user_id))
+        .filter(tasks::id.gt(after))
+        .order(tasks::id.asc())
+        .limit(limit)
+        .offset(offset)
+        .select((
+            (tasks::all_columns, standing!(standing)),
+            total!(SCOPE, standing.user_id),
+        ))
 }
 
-/// [`list_owned`] on a shared PostgreSQL connection (see [`crate::db::confirmed`]).
-pub async fn list_owned_shared(
-    pg: SharedConn,
-    standing: Standing,
-    limit: i64,
-    offset: i64,
-) -> QueryResult<Option<(Vec<Task>, i64)>> {
-    let rows = diesel_async::RunQueryDsl::load(page!(standing, limit, offset), &mut &*pg).await?;
-    Ok(crate::db::confirmed(rows, offset, standing.settled))
-}
-
-pub fn count_owned(conn: &mut Conn, user_id: i64) -> Result<i64, ApiError> {
-    Ok(native!(conn, |c| tasks::table
-        .filter(tasks::user_id.eq(user_id))
-        .count()
-        .get_result(c))?)
+/// How many tasks the user has, for a page past the end.
+pub fn count(user_id: i64) -> impl Statement<Option<i64>> {
+    counts::total_of(SCOPE, user_id)
 }
 
 pub fn find_owned(conn: &mut Conn, id: i64, user_id: i64) -> Result<Option<Task>, ApiError> {

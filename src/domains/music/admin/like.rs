@@ -4,7 +4,7 @@ use diesel::prelude::*;
 use serde_json::{json, Value};
 
 use super::super::likes::NOT_UNIQUE;
-use super::super::payload::{self};
+use super::super::payload::LikeIn;
 use super::super::queries::{self, albums, song_likes, songs};
 use super::model;
 use crate::admin::helpers::{checked, nothing_related, user_choices, user_pk, values};
@@ -12,7 +12,7 @@ use crate::admin::model::{col, Ctx, Field, ListQuery, Listing, ModelAdmin, Recor
 use crate::auth::users::users;
 use crate::db::{Conn, DieselErrorExt as _};
 use crate::error::ApiError;
-use crate::fields::FieldErrors;
+use crate::fields::{FieldErrors, Input};
 
 pub const LIKES: ModelAdmin = ModelAdmin {
     columns: &[col("user", "User"), col("song", "Song")],
@@ -36,6 +36,7 @@ pub const LIKES: ModelAdmin = ModelAdmin {
     load: load_like,
     save: save_like,
     related: nothing_related,
+    of_user: Some(of_user),
     delete: |conn, id| Ok(diesel::delete(song_likes::table.find(id)).execute(conn)? > 0),
     ..model("like", "like", "likes")
 };
@@ -96,10 +97,9 @@ fn load_like(conn: &mut Conn, id: i64) -> Result<Option<Record>, ApiError> {
 fn save_like(conn: &mut Conn, _: &Ctx, id: Option<i64>, body: Value) -> Result<Record, ApiError> {
     let mut errors = FieldErrors::default();
     let user = user_pk(conn, &body, "user", &mut errors)?;
-    let song = checked(
-        payload::like_song(body, |s| queries::song_exists(conn, s)),
-        errors,
-    )?;
+    let like = Input::new(body, false)
+        .and_then(|input| LikeIn::parse(input, |s| queries::song_exists(conn, s)));
+    let song = checked(like, errors)?.song;
     let user = user.ok_or_else(|| anyhow::anyhow!("a valid like form without its user"))?;
     let id = match id {
         Some(id) => {
@@ -118,4 +118,19 @@ fn save_like(conn: &mut Conn, _: &Ctx, id: Option<i64>, body: Value) -> Result<R
         }
     };
     load_like(conn, id)?.ok_or(ApiError::NotFound("UserLikesSong"))
+}
+
+/// A deleted user's likes, which go with them.
+fn of_user(conn: &mut Conn, user: i64) -> Result<crate::admin::model::Related, ApiError> {
+    use crate::domains::music::queries::{song_likes, songs};
+    let liked: Vec<String> = song_likes::table
+        .inner_join(songs::table)
+        .filter(song_likes::user_id.eq(user))
+        .order(song_likes::id)
+        .select(songs::song_name)
+        .load(conn)?;
+    Ok(crate::admin::model::Related {
+        model: "Like",
+        items: liked.into_iter().map(|s| format!("likes {s}")).collect(),
+    })
 }

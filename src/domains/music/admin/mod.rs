@@ -1,6 +1,6 @@
 //! Albums, songs and likes in the admin. Each form is checked by the API's own
-//! `album_fields`, `song_fields` and `like_song`; deleting an album first lists its
-//! songs and their likes.
+//! `AlbumIn`, `SongIn` and `LikeIn`; deleting an album first lists its songs and
+//! their likes.
 
 mod like;
 mod song;
@@ -11,7 +11,7 @@ pub use song::SONGS;
 use diesel::prelude::*;
 use serde_json::{json, Value};
 
-use super::payload::{self, ARTIST_MAX, NAME_MAX};
+use super::payload::{AlbumIn, ARTIST_MAX, NAME_MAX};
 use super::queries::{self, albums, song_likes, songs};
 use crate::admin::helpers::{nothing_related, values};
 use crate::admin::model::{
@@ -19,7 +19,9 @@ use crate::admin::model::{
 };
 use crate::auth::users::users;
 use crate::db::Conn;
+use crate::domains::New;
 use crate::error::ApiError;
+use crate::fields::Input;
 
 // A like's user, for the admin's lists (the API shows only the user's id).
 diesel::joinable!(song_likes -> users (user_id));
@@ -47,6 +49,7 @@ pub(super) const fn model(
         load: |_, _| Ok(None),
         save: |_, _, _, _| Err(ApiError::RouteNotFound),
         related: nothing_related,
+        of_user: None,
         delete: |_, _| Ok(false),
     }
 }
@@ -69,6 +72,7 @@ pub const ALBUMS: ModelAdmin = ModelAdmin {
     load: load_album,
     save: save_album,
     related: album_related,
+    of_user: None,
     delete: queries::delete_album,
     ..model("album", "album", "albums")
 };
@@ -113,19 +117,19 @@ fn load_album(conn: &mut Conn, id: i64) -> Result<Option<Record>, ApiError> {
 }
 
 fn save_album(conn: &mut Conn, _: &Ctx, id: Option<i64>, body: Value) -> Result<Record, ApiError> {
-    let fields = payload::album_fields(body, false)?;
+    let album = Input::new(body, false).and_then(AlbumIn::<New>::parse)?;
     let id = match id {
         Some(id) => {
-            queries::update_album(conn, id, &fields)?
+            queries::update_album(conn, id, &album.fields())?
                 .ok_or(ApiError::NotFound("Album"))?
                 .id
         }
-        None => queries::create_album(conn, &fields)?.id,
+        None => queries::create_album(conn, &album.fields())?.id,
     };
     load_album(conn, id)?.ok_or(ApiError::NotFound("Album"))
 }
 
-fn album_related(conn: &mut Conn, id: i64) -> Result<Vec<Related>, ApiError> {
+fn album_related(conn: &mut Conn, _: &[&ModelAdmin], id: i64) -> Result<Vec<Related>, ApiError> {
     let names: Vec<String> = songs::table
         .filter(songs::album_id.eq(id))
         .order(songs::id)

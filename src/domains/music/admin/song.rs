@@ -3,7 +3,7 @@
 use diesel::prelude::*;
 use serde_json::{json, Value};
 
-use super::super::payload::{self, SONG_NAME_MAX};
+use super::super::payload::{SongIn, SONG_NAME_MAX};
 use super::super::queries::{self, albums, song_likes, songs};
 use super::model;
 use crate::admin::helpers::values;
@@ -12,7 +12,9 @@ use crate::admin::model::{
 };
 use crate::auth::users::users;
 use crate::db::Conn;
+use crate::domains::New;
 use crate::error::ApiError;
+use crate::fields::Input;
 
 pub const SONGS: ModelAdmin = ModelAdmin {
     columns: &[
@@ -36,6 +38,7 @@ pub const SONGS: ModelAdmin = ModelAdmin {
     load: load_song,
     save: save_song,
     related: song_related,
+    of_user: None,
     delete: queries::delete_song,
     ..model("song", "song", "songs")
 };
@@ -68,7 +71,7 @@ fn list_songs(conn: &mut Conn, list: &ListQuery) -> Result<Listing, ApiError> {
 }
 
 fn load_song(conn: &mut Conn, id: i64) -> Result<Option<Record>, ApiError> {
-    Ok(queries::song(conn, id)?.map(|s| Record {
+    Ok(queries::find_song(conn, id)?.map(|s| Record {
         id,
         values: values([
             ("song_name", json!(s.song_name)),
@@ -80,19 +83,21 @@ fn load_song(conn: &mut Conn, id: i64) -> Result<Option<Record>, ApiError> {
 }
 
 fn save_song(conn: &mut Conn, _: &Ctx, id: Option<i64>, body: Value) -> Result<Record, ApiError> {
-    let fields = payload::song_fields(body, false, |album| queries::album_exists(conn, album))?;
+    let song = Input::new(body, false).and_then(|input| {
+        SongIn::<New>::parse(input, |album| queries::album_exists(conn, album))
+    })?;
     let id = match id {
         Some(id) => {
-            queries::update_song(conn, id, &fields)?
+            queries::update_song(conn, id, &song.fields())?
                 .ok_or(ApiError::NotFound("Song"))?
                 .id
         }
-        None => queries::create_song(conn, &fields)?.id,
+        None => queries::create_song(conn, &song.fields())?.id,
     };
     load_song(conn, id)?.ok_or(ApiError::NotFound("Song"))
 }
 
-fn song_related(conn: &mut Conn, id: i64) -> Result<Vec<Related>, ApiError> {
+fn song_related(conn: &mut Conn, _: &[&ModelAdmin], id: i64) -> Result<Vec<Related>, ApiError> {
     let likes: Vec<(String, String)> = song_likes::table
         .inner_join(users::table)
         .inner_join(songs::table)

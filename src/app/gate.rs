@@ -1,133 +1,18 @@
-//! The application: shared state, the router of every module, the layers around it,
-//! and `serve`.
+//! What every request passes before the router and every response after it: the
+//! Host check, the access line, the body limit, DRF's 405 body, CORS, the security
+//! headers, and the trailing-slash redirect.
 
-use std::sync::Arc;
-
-use axum::extract::{FromRef, Request, State};
+use axum::extract::{Request, State};
 use axum::http::{header, HeaderName, HeaderValue, Method, StatusCode};
-use axum::middleware::{self, Next};
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use axum::serve::ListenerExt as _;
 use axum::Router;
 use tower_http::cors::{AllowOrigin, CorsLayer};
-use tower_http::request_id::{
-    MakeRequestUuid, PropagateRequestIdLayer, RequestId, SetRequestIdLayer,
-};
-use tower_http::trace::TraceLayer;
+use tower_http::request_id::RequestId;
 
-use crate::auth::crypto::Keys;
-use crate::auth::password::Hasher;
 use crate::config::Settings;
-use crate::db::Db;
 use crate::error::ApiError;
-
-/// Cloned by every extractor and middleware of every request: one reference count,
-/// not a dozen counters that both cores contend for (a song read +18 %).
-#[derive(Clone)]
-pub struct AppState(Arc<AppParts>);
-
-pub struct AppParts {
-    pub db: Db,
-    pub settings: Arc<Settings>,
-    pub keys: Arc<Keys>,
-    pub hasher: Hasher,
-    pub metrics: Arc<crate::telemetry::Metrics>,
-    pub live: crate::domains::messages::live::Hub,
-}
-
-impl FromRef<AppState> for Db {
-    fn from_ref(state: &AppState) -> Self {
-        state.db.clone()
-    }
-}
-
-impl std::ops::Deref for AppState {
-    type Target = AppParts;
-
-    fn deref(&self) -> &AppParts {
-        &self.0
-    }
-}
-
-impl AppState {
-    pub fn new(settings: Settings, db: Db) -> Self {
-        let keys = Arc::new(Keys::derive(&settings.secret_key));
-        let hasher = Hasher::new(settings.argon2_memory_kib, settings.argon2_iterations);
-        let live = crate::domains::messages::live::Hub::start(&db, &settings);
-        Self(Arc::new(AppParts {
-            db,
-            settings: Arc::new(settings),
-            keys,
-            hasher,
-            metrics: Arc::default(),
-            live,
-        }))
-    }
-}
-
-/// Every route of every module, with what must run per route (metrics by route
-/// pattern, the trailing-slash redirect). The layers every response passes through
-/// are put around it once, in [`serve`].
-pub fn router(state: AppState) -> Router {
-    let routes = Router::new()
-        .merge(crate::auth::router())
-        .merge(crate::domains::messages::router())
-        .merge(crate::domains::tasks::router())
-        .merge(crate::domains::blog::router())
-        .merge(crate::domains::music::router())
-        .merge(crate::admin::router())
-        .merge(crate::openapi::router())
-        .merge(crate::telemetry::router())
-        .route_layer(middleware::from_fn_with_state(
-            state.clone(),
-            crate::telemetry::track,
-        ));
-    let slashed = routes.clone().with_state(state.clone());
-    routes
-        .fallback(move |req: Request| append_slash(slashed.clone(), req))
-        .with_state(state)
-}
-
-/// The router inside every layer. Built with `ServiceBuilder` around the whole
-/// router rather than `Router::layer`, which wraps each route in a box per layer:
-/// cloning those boxes for every request cost about a tenth of a list request.
-fn app(
-    state: AppState,
-) -> impl tower::Service<
-    Request,
-    Response = Response,
-    Error = std::convert::Infallible,
-    Future = impl Send,
-> + Clone
-       + Send
-       + 'static {
-    let settings = state.settings.clone();
-    let request_id = HeaderName::from_static("x-request-id");
-    let hsts = (settings.secure_hsts_seconds > 0)
-        .then(|| HeaderValue::from_str(&format!("max-age={}", settings.secure_hsts_seconds)).ok())
-        .flatten();
-    let headers = SecurityHeaders { hsts };
-    tower::ServiceBuilder::new()
-        .map_response(IntoResponse::into_response)
-        .layer(SetRequestIdLayer::new(request_id.clone(), MakeRequestUuid))
-        .layer(PropagateRequestIdLayer::new(request_id))
-        .layer(
-            TraceLayer::new_for_http()
-                .make_span_with(|req: &Request| {
-                    let id = req.extensions().get::<RequestId>().and_then(|id| id.header_value().to_str().ok());
-                    tracing::info_span!("request", id = id.unwrap_or_default(), method = %req.method(), path = req.uri().path())
-                })
-                .on_request(())
-                .on_response(|res: &Response, latency: std::time::Duration, _span: &tracing::Span| {
-                    tracing::info!(status = res.status().as_u16(), micros = u64::try_from(latency.as_micros()).unwrap_or(u64::MAX), "served");
-                }),
-        )
-        .map_response(move |response| headers.add(response))
-        .layer(cors(&settings))
-        .layer(middleware::from_fn_with_state(state.clone(), gate))
-        .layer(axum::extract::DefaultBodyLimit::max(settings.body_limit))
-        .service(router(state))
-}
+use crate::state::AppState;
 
 /// The Host header without its port (`[::1]:8000` -> `[::1]`).
 fn host_name(host: &str) -> &str {
@@ -143,7 +28,16 @@ fn host_name(host: &str) -> &str {
 }
 
 /// Django's ALLOWED_HOSTS: when set, any other Host header is refused (`Some`).
+/// A second Host header is always refused (RFC 9112: which one a proxy or cache
+/// believed cannot be known).
 fn refuse_host(state: &AppState, req: &Request) -> Option<Response> {
+    let mut hosts = req.headers().get_all(header::HOST).iter();
+    if let (Some(_), Some(_)) = (hosts.next(), hosts.next()) {
+        tracing::warn!("more than one Host header");
+        return Some(
+            ApiError::BadRequest("Invalid HTTP_HOST header: more than one.".into()).into_response(),
+        );
+    }
     let allowed = &state.settings.allowed_hosts;
     if allowed.is_empty() || allowed.iter().any(|h| h == "*") {
         return None;
@@ -168,21 +62,79 @@ fn refuse_host(state: &AppState, req: &Request) -> Option<Response> {
 /// What every request passes before the router and every response after it, in one
 /// middleware (each `from_fn` layer boxes and moves the request's future once more):
 /// the Host check, the body limit, DRF's 405 body.
-async fn gate(State(state): State<AppState>, req: Request, next: Next) -> Response {
+pub(super) async fn gate(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let id = req
+        .extensions()
+        .get::<RequestId>()
+        .map(|id| id.header_value().clone());
+    let access = crate::observe::access::Pending::start(req.method(), req.uri());
+    let response = match id.clone() {
+        Some(id) => {
+            crate::observe::REQUEST_ID
+                .scope(id, admit(state, req, next))
+                .await
+        }
+        None => admit(state, req, next).await,
+    };
+    if let Some(access) = access {
+        let id = id
+            .as_ref()
+            .and_then(|id| id.to_str().ok())
+            .unwrap_or_default();
+        access.finish(id, response.status().as_u16());
+    }
+    response
+}
+
+/// [`gate`]'s checks and the request itself, inside the request id's scope.
+async fn admit(state: AppState, req: Request, next: Next) -> Response {
     if let Some(refused) = refuse_host(&state, &req) {
         return refused;
     }
     let method = req.method().clone();
-    let req = match read_body(&state, req).await {
+    let mut req = match read_body(&state, req).await {
         Ok(req) => req,
         Err(refused) => return refused,
     };
-    method_not_allowed(method, next.run(req).await)
+    let credentials = req.headers().contains_key(header::AUTHORIZATION)
+        || req.headers().contains_key(header::COOKIE);
+    let stale = crate::auth::extract::StaleSession::watch(&mut req);
+    let mut response = method_not_allowed(method, next.run(req).await);
+    let sets_session = || {
+        response
+            .headers()
+            .get_all(header::SET_COOKIE)
+            .iter()
+            .any(|c| c.as_bytes().starts_with(b"sessionid="))
+    };
+    if stale.is_some_and(|s| s.found()) && !sets_session() {
+        response.headers_mut().append(
+            header::SET_COOKIE,
+            crate::auth::login::clear_session_cookie(),
+        );
+    }
+    private_to_the_caller(credentials, response)
+}
+
+/// Answers may depend on the session cookie: `Vary: Cookie` (as Django adds when
+/// a view reads the session), and an answer to a request with credentials is
+/// `private`, so no shared cache keeps it for someone else. A response that set
+/// its own `Cache-Control` (a public file) is left as it is.
+fn private_to_the_caller(credentials: bool, mut response: Response) -> Response {
+    let headers = response.headers_mut();
+    if headers.contains_key(header::CACHE_CONTROL) {
+        return response;
+    }
+    headers.append(header::VARY, HeaderValue::from_static("Cookie"));
+    if credentials {
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("private"));
+    }
+    response
 }
 
 /// Django's APPEND_SLASH: a GET for `/x` that matches nothing is sent to `/x/`
 /// when that exists.
-async fn append_slash(routes: Router, req: Request) -> Response {
+pub(super) async fn append_slash(routes: Router, req: Request) -> Response {
     let path = req.uri().path();
     if path.ends_with('/') || !matches!(*req.method(), Method::GET | Method::HEAD) {
         return ApiError::RouteNotFound.into_response();
@@ -252,12 +204,12 @@ async fn read_body(state: &AppState, req: Request) -> Result<Request, Response> 
 
 /// Django's security headers on every response, unless a handler set its own.
 #[derive(Clone)]
-struct SecurityHeaders {
-    hsts: Option<HeaderValue>,
+pub(super) struct SecurityHeaders {
+    pub(super) hsts: Option<HeaderValue>,
 }
 
 impl SecurityHeaders {
-    fn add(&self, mut response: Response) -> Response {
+    pub(super) fn add(&self, mut response: Response) -> Response {
         let headers = response.headers_mut();
         let fixed = [
             (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
@@ -282,7 +234,7 @@ impl SecurityHeaders {
     }
 }
 
-fn cors(settings: &Settings) -> CorsLayer {
+pub(super) fn cors(settings: &Settings) -> CorsLayer {
     let origins: Vec<HeaderValue> = settings
         .cors_allowed_origins
         .iter()
@@ -310,43 +262,6 @@ fn cors(settings: &Settings) -> CorsLayer {
         ])
         .expose_headers([HeaderName::from_static("x-total-count"), header::LINK])
         .max_age(std::time::Duration::from_secs(86400))
-}
-
-/// Serves until `shutdown` completes.
-pub async fn serve(
-    listener: tokio::net::TcpListener,
-    state: AppState,
-    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
-) -> std::io::Result<()> {
-    state.db.open_shared().await;
-    let live = state.live.clone();
-    let send_timeout = state.settings.send_timeout;
-    let listener = listener.tap_io(move |tcp| set_send_timeout(tcp, send_timeout));
-    axum::serve(
-        listener,
-        axum::ServiceExt::<Request>::into_make_service_with_connect_info::<std::net::SocketAddr>(
-            app(state),
-        ),
-    )
-    .with_graceful_shutdown(async move {
-        shutdown.await;
-        // open streams would keep the server waiting for their clients
-        live.close();
-    })
-    .await
-}
-
-/// TCP_USER_TIMEOUT: the kernel drops a connection whose peer has taken none of its
-/// data for this long, so a client that stopped reading a stream is let go.
-fn set_send_timeout(tcp: &mut tokio::net::TcpStream, timeout: std::time::Duration) {
-    #[cfg(target_os = "linux")]
-    if !timeout.is_zero() {
-        if let Err(err) = socket2::SockRef::from(&*tcp).set_tcp_user_timeout(Some(timeout)) {
-            tracing::debug!(error = %err, "cannot set TCP_USER_TIMEOUT");
-        }
-    }
-    #[cfg(not(target_os = "linux"))]
-    let _ = (tcp, timeout);
 }
 
 #[cfg(test)]

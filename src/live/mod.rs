@@ -1,9 +1,11 @@
-//! The live feed behind `/api/messages/stream`: a broadcast of new messages, each
-//! serialized once for every client. On SQLite the posting process feeds it. On
-//! PostgreSQL every new message is NOTIFYd, and each instance's one listener turns
-//! the notifications into events, so every instance sharing the database sees every
-//! message. Hearth's inserts are announced after their commit by the instance's
-//! notifier; inserts from elsewhere by a trigger on the table.
+//! A live feed of new rows (the messages behind `/api/messages/stream`): a
+//! broadcast of server-sent events, each serialized once for every client. On
+//! SQLite the posting process feeds it. On PostgreSQL every new row is NOTIFYd, and
+//! each instance's one listener turns the notifications into events, so every
+//! instance sharing the database sees every row. Hearth's inserts are announced
+//! after their commit by the instance's notifier; inserts from elsewhere by a
+//! trigger on the table. What a row is, and how it reads, is the [`Source`]'s: the
+//! hub knows only ids and events.
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -11,15 +13,14 @@ use std::time::Duration;
 
 use axum::response::sse::Event;
 use tokio::sync::{broadcast, mpsc, watch};
-use tokio_postgres::{AsyncMessage, NoTls};
+use tokio_postgres::AsyncMessage;
 
-use super::payload::MessageOut;
-use super::queries::{self, Message};
 use crate::config::Settings;
-use crate::db::{Backend, Conn, Db};
+use crate::db::{Backend, Conn, Db, PgUrl};
 use crate::error::ApiError;
 
-pub const CHANNEL: &str = "hearth_messages";
+mod notifier;
+use notifier::Notifier;
 
 /// Rows read at a time when the listener catches up.
 const PAGE: i64 = 1000;
@@ -28,37 +29,67 @@ const PAGE: i64 = 1000;
 const WINDOW: i64 = 1000;
 /// Notifications turned into events with one query.
 const BATCH: usize = 256;
-/// Most bytes of ids in one notification (PostgreSQL's limit is 8000).
-const PAYLOAD: usize = 7900;
 /// How long a new client waits for a starting listener.
 const READY_WAIT: Duration = Duration::from_secs(5);
 const MIN_BACKOFF: Duration = Duration::from_millis(250);
 const MAX_BACKOFF: Duration = Duration::from_secs(30);
 
-/// A new message, ready to send.
+/// A new row, ready to send.
 #[derive(Debug)]
 pub struct Live {
     pub id: i64,
-    pub event: Event,
+    kind: &'static str,
+    data: String,
+    event: Event,
 }
 
 impl Live {
-    pub fn new(message: Message) -> Option<Arc<Self>> {
-        let id = message.id;
-        match serde_json::to_string(&MessageOut::from(message)) {
+    /// An event named `kind` with the row serialized as its data; `None` (logged)
+    /// when it does not serialize.
+    pub fn new(kind: &'static str, id: i64, row: &impl serde::Serialize) -> Option<Arc<Self>> {
+        match serde_json::to_string(row) {
             Ok(data) => Some(Arc::new(Self {
                 id,
-                event: Event::default()
-                    .event("message")
-                    .id(id.to_string())
-                    .data(data),
+                kind,
+                event: Event::default().event(kind).id(id.to_string()).data(&data),
+                data,
             })),
             Err(err) => {
-                tracing::error!(id, error = %err, "cannot serialize a message for the stream");
+                tracing::error!(id, kind, error = %err, "cannot serialize a row for the stream");
                 None
             }
         }
     }
+
+    /// The event with `cursor` as its SSE id, the id a client resumes after.
+    /// PostgreSQL's ids can commit out of order: a row that arrives after a newer
+    /// one carries the newer id, so that `Last-Event-ID` never moves back and a
+    /// resumed client is not sent the newer row again.
+    pub fn event(&self, cursor: i64) -> Event {
+        if cursor <= self.id {
+            return self.event.clone();
+        }
+        Event::default()
+            .event(self.kind)
+            .id(cursor.to_string())
+            .data(&self.data)
+    }
+}
+
+/// Rows read by id, each with its event (`None` when it did not serialize).
+pub type Rows = Vec<(i64, Option<Arc<Live>>)>;
+
+/// Where the feed's rows come from: a table whose inserts are NOTIFYd on `channel`
+/// (PostgreSQL), and how to read them.
+#[derive(Clone, Copy)]
+pub struct Source {
+    pub channel: &'static str,
+    /// The newest id, 0 when there is none.
+    pub last_id: fn(&mut Conn) -> Result<i64, ApiError>,
+    /// The rows among these ids that exist, oldest first.
+    pub by_ids: fn(&mut Conn, &[i64]) -> Result<Rows, ApiError>,
+    /// Up to `limit` rows with an id above `after`, oldest first.
+    pub after: fn(&mut Conn, i64, i64) -> Result<Rows, ApiError>,
 }
 
 /// A client's view of the feed: new messages, and the server's shutdown.
@@ -80,27 +111,29 @@ pub struct Hub {
 
 impl Hub {
     /// On PostgreSQL this spawns the listener, so it needs a Tokio runtime.
-    pub fn start(db: &Db, settings: &Settings) -> Self {
+    pub fn start(db: &Db, settings: &Settings, source: Source) -> Self {
         let (feed, _) = broadcast::channel(settings.stream_buffer);
         let (closing, _) = watch::channel(false);
         let (ready_tx, ready) = watch::channel(db.backend() == Backend::Sqlite);
         let mut outbox = None;
-        if db.backend() == Backend::Postgres {
+        if let Some(pg) = db.pg() {
             let (tx, rx) = mpsc::unbounded_channel();
             outbox = Some(tx);
             let notifier = Notifier {
+                channel: source.channel,
                 outbox: rx,
                 pending: Vec::new(),
             };
-            tokio::spawn(notifier.run(settings.database_url.clone(), closing.subscribe()));
+            tokio::spawn(notifier.run(pg.clone(), closing.subscribe()));
             let listener = Listener {
+                source,
                 db: db.clone(),
                 feed: feed.clone(),
                 ready: ready_tx,
                 mark: None,
                 sent: BTreeSet::new(),
             };
-            tokio::spawn(listener.run(settings.database_url.clone(), closing.subscribe()));
+            tokio::spawn(listener.run(pg.clone(), closing.subscribe()));
         }
         Self {
             feed,
@@ -128,22 +161,16 @@ impl Hub {
         })
     }
 
-    /// Makes a message just inserted (and committed) on `conn` live. Never waits,
-    /// for clients or for PostgreSQL.
-    pub fn publish(&self, conn: &mut Conn, message: &Message) {
-        match conn {
-            // every instance's listener hears of it from the notifier, this one's too
-            Conn::Pg(_) => {
-                if let Some(outbox) = &self.outbox {
-                    let _ = outbox.send(message.id);
-                }
-            }
-            Conn::Sqlite(_) => {
-                if self.feed.receiver_count() > 0 {
-                    if let Some(live) = Live::new(message.clone()) {
-                        let _ = self.feed.send(live);
-                    }
-                }
+    /// Makes a row just committed live; `event` is asked for only when some
+    /// client of this process listens. Never waits, for clients or for PostgreSQL;
+    /// called in commit order (`Db::run_then`).
+    pub fn publish(&self, id: i64, event: impl FnOnce() -> Option<Arc<Live>>) {
+        // PostgreSQL: every instance's listener hears of it from the notifier, this one's too
+        if let Some(outbox) = &self.outbox {
+            let _ = outbox.send(id);
+        } else if self.feed.receiver_count() > 0 {
+            if let Some(live) = event() {
+                let _ = self.feed.send(live);
             }
         }
     }
@@ -154,9 +181,10 @@ impl Hub {
     }
 }
 
-/// One per instance on PostgreSQL: LISTENs, loads each notified message once, and
+/// One per instance on PostgreSQL: LISTENs, loads each notified row once, and
 /// broadcasts it to the local clients.
 struct Listener {
+    source: Source,
     db: Db,
     feed: broadcast::Sender<Arc<Live>>,
     ready: watch::Sender<bool>,
@@ -168,7 +196,7 @@ struct Listener {
 }
 
 impl Listener {
-    async fn run(mut self, url: String, mut closing: watch::Receiver<bool>) {
+    async fn run(mut self, url: Arc<PgUrl>, mut closing: watch::Receiver<bool>) {
         let mut backoff = MIN_BACKOFF;
         loop {
             let outcome = tokio::select! {
@@ -176,7 +204,7 @@ impl Listener {
                 outcome = self.session(&url, &mut backoff) => outcome,
             };
             if let Err(err) = outcome {
-                tracing::warn!(error = %err, retry_in = ?backoff, "the message stream lost PostgreSQL");
+                tracing::warn!(error = %err, retry_in = ?backoff, "the live feed lost PostgreSQL");
             }
             if !wait_to_retry(&mut closing, &mut backoff).await {
                 return;
@@ -185,15 +213,13 @@ impl Listener {
     }
 
     /// Listens until the connection fails.
-    async fn session(&mut self, url: &str, backoff: &mut Duration) -> anyhow::Result<()> {
+    async fn session(&mut self, url: &PgUrl, backoff: &mut Duration) -> anyhow::Result<()> {
         if self.mark.is_none() {
-            self.mark = Some(self.db.read(queries::last_id).await?);
+            self.mark = Some(self.db.read(self.source.last_id).await?);
             // from here the first catch-up covers whatever LISTEN misses
             self.ready.send_replace(true);
         }
-        let (client, mut connection) = crate::db::pg_config(url, "hearth-listener")?
-            .connect(NoTls)
-            .await?;
+        let (client, mut connection) = url.connect("hearth-listener").await?;
         let (tx, mut notes) = mpsc::unbounded_channel();
         tokio::spawn(async move {
             loop {
@@ -216,7 +242,9 @@ impl Listener {
                 }
             }
         });
-        client.batch_execute(&format!("LISTEN {CHANNEL}")).await?;
+        client
+            .batch_execute(&format!("LISTEN {}", self.source.channel))
+            .await?;
         *backoff = MIN_BACKOFF;
         self.catch_up().await?;
         while let Some(first) = notes.recv().await {
@@ -237,10 +265,8 @@ impl Listener {
                 self.trim();
                 continue;
             }
-            let rows = self
-                .db
-                .read(move |conn| queries::find_many(conn, &ids))
-                .await?;
+            let by_ids = self.source.by_ids;
+            let rows = self.db.read(move |conn| by_ids(conn, &ids)).await?;
             self.send(rows);
         }
         anyhow::bail!("the LISTEN connection closed")
@@ -254,12 +280,10 @@ impl Listener {
             .last()
             .map_or(mark, |last| mark.max(last - WINDOW));
         loop {
-            let rows = self
-                .db
-                .read(move |conn| queries::list_after(conn, after, PAGE))
-                .await?;
+            let read = self.source.after;
+            let rows = self.db.read(move |conn| read(conn, after, PAGE)).await?;
             let full = i64::try_from(rows.len()).is_ok_and(|n| n == PAGE);
-            let Some(last) = rows.last().map(|m| m.id) else {
+            let Some(last) = rows.last().map(|(id, _)| *id) else {
                 return Ok(());
             };
             after = last;
@@ -270,10 +294,10 @@ impl Listener {
         }
     }
 
-    fn send(&mut self, rows: Vec<Message>) {
-        for message in rows {
-            if self.sent.insert(message.id) {
-                if let Some(live) = Live::new(message) {
+    fn send(&mut self, rows: Rows) {
+        for (id, live) in rows {
+            if self.sent.insert(id) {
+                if let Some(live) = live {
                     let _ = self.feed.send(live);
                 }
             }
@@ -297,101 +321,4 @@ async fn wait_to_retry(closing: &mut watch::Receiver<bool>, backoff: &mut Durati
     };
     *backoff = (*backoff * 2).min(MAX_BACKOFF);
     slept
-}
-
-/// One per instance on PostgreSQL: NOTIFYs the ids of the messages this instance
-/// inserted, after their commit, as many to a notification as have come in since
-/// the last. A NOTIFY serializes commits database-wide until its own commit is on
-/// disk; here that is one short commit per batch, which does not wait for the disk
-/// (`synchronous_commit = off`: a notification lost in a crash is news to no one).
-struct Notifier {
-    outbox: mpsc::UnboundedReceiver<i64>,
-    /// Ids taken from the outbox and not yet sent; kept across reconnects.
-    pending: Vec<i64>,
-}
-
-impl Notifier {
-    async fn run(mut self, url: String, mut closing: watch::Receiver<bool>) {
-        let mut backoff = MIN_BACKOFF;
-        loop {
-            // not stopped by `closing`: requests still finishing may post
-            match self.session(&url, &mut backoff).await {
-                // the hub is gone
-                Ok(()) => return,
-                Err(err) => {
-                    tracing::warn!(error = %err, retry_in = ?backoff, "the message notifier lost PostgreSQL");
-                }
-            }
-            if !wait_to_retry(&mut closing, &mut backoff).await {
-                return;
-            }
-        }
-    }
-
-    /// Notifies until the connection fails or the outbox closes.
-    async fn session(&mut self, url: &str, backoff: &mut Duration) -> anyhow::Result<()> {
-        let (client, connection) = crate::db::pg_config(url, "hearth-notifier")?
-            .connect(NoTls)
-            .await?;
-        let driver = tokio::spawn(connection);
-        let outcome = async {
-            client.batch_execute("SET synchronous_commit = off").await?;
-            let notify = client.prepare("SELECT pg_notify($1, $2)").await?;
-            *backoff = MIN_BACKOFF;
-            loop {
-                if self.pending.is_empty() {
-                    match self.outbox.recv().await {
-                        Some(id) => self.pending.push(id),
-                        None => return Ok(()),
-                    }
-                }
-                while let Ok(id) = self.outbox.try_recv() {
-                    self.pending.push(id);
-                }
-                let (payload, taken) = payload(&self.pending);
-                client.execute(&notify, &[&CHANNEL, &payload]).await?;
-                self.pending.drain(..taken);
-            }
-        }
-        .await;
-        driver.abort();
-        outcome
-    }
-}
-
-/// The first ids of `ids` that fit in one notification, comma-separated, and how
-/// many that is.
-fn payload(ids: &[i64]) -> (String, usize) {
-    let mut payload = String::new();
-    let mut taken = 0;
-    for id in ids {
-        let id = id.to_string();
-        if !payload.is_empty() && payload.len() + 1 + id.len() > PAYLOAD {
-            break;
-        }
-        if !payload.is_empty() {
-            payload.push(',');
-        }
-        payload.push_str(&id);
-        taken += 1;
-    }
-    (payload, taken)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_payload_holds_as_many_ids_as_fit() {
-        assert_eq!(payload(&[7]), ("7".to_owned(), 1));
-        assert_eq!(payload(&[1, 22, 333]), ("1,22,333".to_owned(), 3));
-        let many: Vec<i64> = (1_000_000_000..1_000_010_000).collect();
-        let (text, taken) = payload(&many);
-        assert!(text.len() <= PAYLOAD, "{}", text.len());
-        assert_eq!(taken, (PAYLOAD + 1) / 11);
-        assert_eq!(text.split(',').count(), taken);
-        let (rest, _) = payload(&many[taken..]);
-        assert!(rest.starts_with(&many[taken].to_string()));
-    }
 }

@@ -20,6 +20,7 @@ pub struct Keys {
     pub jwt_decoding: DecodingKey,
     lookup: [u8; 32],
     seal: Aes256Gcm,
+    cursor: [u8; 32],
 }
 
 fn hmac(key: &[u8], data: &[u8]) -> [u8; 32] {
@@ -41,6 +42,7 @@ impl Keys {
             jwt_decoding: DecodingKey::from_secret(raw),
             lookup,
             seal: Aes256Gcm::new(&seal_key.into()),
+            cursor: hmac(raw, b"hearth.cursor.v1"),
         }
     }
 
@@ -64,6 +66,31 @@ impl Keys {
         let mut out = nonce.to_vec();
         out.extend(sealed);
         URL_SAFE_NO_PAD.encode(out)
+    }
+
+    /// A list cursor: the last id a page showed, and a tag over it and the list's
+    /// path, so that a cursor cannot be forged or carried to another list.
+    pub fn cursor(&self, list: &str, after: i64) -> String {
+        let mut raw = after.to_be_bytes().to_vec();
+        raw.extend_from_slice(&self.cursor_tag(list, after));
+        URL_SAFE_NO_PAD.encode(raw)
+    }
+
+    /// The id a cursor of this list carries; `None` for anything else.
+    pub fn open_cursor(&self, list: &str, cursor: &str) -> Option<i64> {
+        let raw = URL_SAFE_NO_PAD.decode(cursor).ok()?;
+        let (id, tag) = raw.split_at_checked(8)?;
+        let after = i64::from_be_bytes(id.try_into().ok()?);
+        (after >= 0 && constant_time_eq(tag, &self.cursor_tag(list, after))).then_some(after)
+    }
+
+    fn cursor_tag(&self, list: &str, after: i64) -> [u8; 12] {
+        let mut data = list.as_bytes().to_vec();
+        data.push(0);
+        data.extend_from_slice(&after.to_be_bytes());
+        let mut tag = [0u8; 12];
+        tag.copy_from_slice(&hmac(&self.cursor, &data)[..12]);
+        tag
     }
 
     /// `None` when the text was not sealed with this key.
@@ -106,5 +133,24 @@ mod tests {
         assert_eq!(keys.open(&sealed).as_deref(), Some("abc"));
         assert_eq!(other.open(&sealed), None);
         assert_ne!(keys.lookup_hash("abc"), other.lookup_hash("abc"));
+    }
+
+    #[test]
+    fn cursors_open_only_for_their_list_and_key() {
+        let keys = Keys::derive(&SecretString::from("one"));
+        let other = Keys::derive(&SecretString::from("two"));
+        let cursor = keys.cursor("/api/messages", 42);
+        assert_eq!(keys.open_cursor("/api/messages", &cursor), Some(42));
+        assert_eq!(keys.open_cursor("/api/tasks/", &cursor), None);
+        assert_eq!(other.open_cursor("/api/messages", &cursor), None);
+        let mut raw = URL_SAFE_NO_PAD.decode(&cursor).unwrap();
+        raw[7] ^= 1;
+        assert_eq!(
+            keys.open_cursor("/api/messages", &URL_SAFE_NO_PAD.encode(raw)),
+            None
+        );
+        for junk in ["", "x", "%%%", "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"] {
+            assert_eq!(keys.open_cursor("/api/messages", junk), None, "{junk}");
+        }
     }
 }

@@ -1,0 +1,16 @@
+DROP TRIGGER messages_count_insert;
+DROP TRIGGER messages_count_delete;
+DROP TRIGGER tasks_count_insert;
+DROP TRIGGER tasks_count_delete;
+DROP TRIGGER tasks_count_move_user_id;
+DROP TRIGGER blog_posts_count_insert;
+DROP TRIGGER blog_posts_count_delete;
+DROP TRIGGER albums_count_insert;
+DROP TRIGGER albums_count_delete;
+DROP TRIGGER songs_count_insert;
+DROP TRIGGER songs_count_delete;
+DROP TRIGGER songs_count_move_album_id;
+DROP TRIGGER song_likes_count_insert;
+DROP TRIGGER song_likes_count_delete;
+DROP TRIGGER song_likes_count_move_user_id;
+DROP TABLE row_counts;

@@ -1,0 +1,169 @@
+//! The pool's connections: how they are opened and set up, how a lost one is
+//! noticed, and SQLite's checkpointer beside them.
+
+use std::sync::mpsc;
+use std::time::Duration;
+
+use diesel::connection::{SimpleConnection, TransactionManager};
+use diesel::r2d2::{self, ManageConnection};
+use diesel::{Connection, PgConnection, SqliteConnection};
+
+use super::{Conn, PgUrl, Target};
+use crate::error::ApiError;
+
+/// A pooled connection, and whether a query found it lost (a restarted PostgreSQL):
+/// then the pool drops it instead of lending it again. This replaces a `SELECT 1`
+/// before every check-out, a round trip that cost a third of a one-row read.
+pub struct Pooled {
+    conn: Conn,
+    pub(super) lost: bool,
+}
+
+impl std::ops::Deref for Pooled {
+    type Target = Conn;
+    fn deref(&self) -> &Conn {
+        &self.conn
+    }
+}
+
+impl std::ops::DerefMut for Pooled {
+    fn deref_mut(&mut self) -> &mut Conn {
+        &mut self.conn
+    }
+}
+
+impl Pooled {
+    /// Runs `work`, noting an error that means the connection itself is gone.
+    pub(super) fn run<R>(
+        &mut self,
+        work: impl FnOnce(&mut Conn) -> Result<R, ApiError>,
+    ) -> Result<R, ApiError> {
+        let result = work(&mut self.conn);
+        if matches!(result, Err(ApiError::Unavailable(_))) {
+            self.lost = true;
+        }
+        result
+    }
+}
+
+/// Opens connections of the right variant and says why when it cannot (Diesel's
+/// derived `establish` tries each variant and keeps none of their errors).
+#[derive(Debug)]
+pub struct Manager {
+    target: Target,
+    /// PostgreSQL: the URL as libpq takes it, and the session's settings.
+    pg: Option<(PgUrl, String)>,
+}
+
+/// Settings of every PostgreSQL session that runs Hearth's queries, pooled or shared.
+/// Generic plans: with `LIMIT $n OFFSET $m` PostgreSQL's default keeps planning each
+/// page query afresh (an unknown offset makes the cached plan look dearer than it
+/// is), which was a quarter of its CPU on a list; the cached plan is the same index
+/// scan. Every Hearth query is a key lookup or an indexed page, whose plan does not
+/// hinge on the values bound.
+/// A statement still running when its request has given up is cancelled.
+pub(super) fn pg_session(timeout: Duration) -> String {
+    format!(
+        "SET plan_cache_mode = force_generic_plan; SET statement_timeout = {}",
+        timeout.as_millis()
+    )
+}
+
+impl Manager {
+    pub(super) fn new(target: Target, pg: Option<PgUrl>, timeout: Duration) -> Self {
+        Self {
+            target,
+            pg: pg.map(|pg| (pg, pg_session(timeout))),
+        }
+    }
+
+    fn open(&self) -> Result<Conn, r2d2::Error> {
+        match &self.target {
+            Target::Postgres(_) => {
+                let Some((url, session)) = &self.pg else {
+                    unreachable!("a PostgreSQL target has its URL");
+                };
+                let mut conn =
+                    PgConnection::establish(&url.libpq).map_err(r2d2::Error::ConnectionError)?;
+                // Hearth announces its own new messages (`messages::live`); the
+                // table's trigger then stays quiet for these sessions.
+                conn.batch_execute(&format!("SET hearth.announces = on; {session}"))
+                    .map_err(r2d2::Error::QueryError)?;
+                Ok(Conn::Pg(conn))
+            }
+            Target::Sqlite(path) => {
+                let mut conn =
+                    SqliteConnection::establish(path).map_err(r2d2::Error::ConnectionError)?;
+                conn.batch_execute(
+                    "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON; \
+                     PRAGMA busy_timeout=5000;",
+                )
+                .map_err(r2d2::Error::QueryError)?;
+                Ok(Conn::Sqlite(conn))
+            }
+        }
+    }
+}
+
+impl ManageConnection for Manager {
+    type Connection = Pooled;
+    type Error = r2d2::Error;
+
+    fn connect(&self) -> Result<Pooled, r2d2::Error> {
+        Ok(Pooled {
+            conn: self.open()?,
+            lost: false,
+        })
+    }
+
+    fn is_valid(&self, conn: &mut Pooled) -> Result<(), r2d2::Error> {
+        conn.batch_execute("SELECT 1")
+            .map_err(r2d2::Error::QueryError)
+    }
+
+    fn has_broken(&self, conn: &mut Pooled) -> bool {
+        // an open or failed transaction must not be lent again either
+        conn.lost
+            || <Conn as Connection>::TransactionManager::is_broken_transaction_manager(
+                &mut conn.conn,
+            )
+    }
+}
+
+/// How often the checkpointer looks at SQLite's write-ahead log, and the size
+/// above which it empties it.
+const CHECKPOINT_EVERY: Duration = Duration::from_millis(500);
+const WAL_LIMIT: u64 = 16 << 20;
+const CHECKPOINT_WAIT: Duration = Duration::from_millis(50);
+
+/// Keeps SQLite's write-ahead log from growing without end. SQLite's own automatic
+/// checkpoints copy the log into the database but start it afresh only at a moment
+/// when no reader is in it, which under steady load never comes: the log grew by
+/// 200 MB a second while posting, past 2.5 GB in 15 s, and posts slowed by half. A
+/// `TRUNCATE` checkpoint waits for the readers of the moment, holds new writers
+/// back for that long, and empties the file. It waits `CHECKPOINT_WAIT` at most,
+/// so a long reader (a backup, another program) costs writers that much per try,
+/// not a failure.
+pub(super) fn start_checkpointer(path: &str) -> anyhow::Result<mpsc::Sender<()>> {
+    let mut conn = SqliteConnection::establish(path)?;
+    conn.batch_execute(&format!(
+        "PRAGMA busy_timeout={};",
+        CHECKPOINT_WAIT.as_millis()
+    ))?;
+    let wal = format!("{path}-wal");
+    let (alive, stop) = mpsc::channel::<()>();
+    std::thread::Builder::new()
+        .name("hearth-checkpoint".into())
+        .spawn(move || {
+            while let Err(mpsc::RecvTimeoutError::Timeout) = stop.recv_timeout(CHECKPOINT_EVERY) {
+                let large = std::fs::metadata(&wal).is_ok_and(|m| m.len() > WAL_LIMIT);
+                if large {
+                    // busy while a long reader lasts: tried again next time
+                    if let Err(err) = conn.batch_execute("PRAGMA wal_checkpoint(TRUNCATE);") {
+                        tracing::debug!(error = %err, "cannot checkpoint the SQLite log yet");
+                    }
+                }
+            }
+        })?;
+    Ok(alive)
+}

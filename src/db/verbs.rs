@@ -1,0 +1,230 @@
+//! How a request reaches the database. One read statement is a value (a typed
+//! query built by a function of the domain's `queries`, not yet run) handed to
+//! [`Db::load`], [`Db::first`] or [`Db::page`], which choose the path: on
+//! PostgreSQL a connection the requests share (`shared`), falling back to the pool;
+//! on SQLite the pool, inline when a connection is idle. Anything else is a closure
+//! on a pooled connection: [`Db::read`] for reads, [`Db::run`] for writes.
+
+use std::sync::PoisonError;
+
+use diesel::connection::{AnsiTransactionManager, TransactionManager};
+use diesel::query_dsl::methods::LoadQuery;
+use diesel::result::Error as DieselError;
+use diesel::{Connection, PgConnection, RunQueryDsl, SqliteConnection};
+use diesel_async::AsyncPgConnection;
+
+use super::{native, Backend, Conn, Db};
+use crate::error::ApiError;
+
+/// A read statement that runs the same way on every path: a pooled connection of
+/// either backend, and PostgreSQL's shared connections. Diesel's typed queries
+/// whose binds are owned are all of these.
+pub trait Statement<U>:
+    RunQueryDsl<PgConnection>
+    + RunQueryDsl<SqliteConnection>
+    + LoadQuery<'static, PgConnection, U>
+    + LoadQuery<'static, SqliteConnection, U>
+    + for<'a> diesel_async::methods::LoadQuery<'static, &'a AsyncPgConnection, U>
+    + Clone
+    + Send
+    + 'static
+{
+}
+
+impl<Q, U> Statement<U> for Q where
+    Q: RunQueryDsl<PgConnection>
+        + RunQueryDsl<SqliteConnection>
+        + LoadQuery<'static, PgConnection, U>
+        + LoadQuery<'static, SqliteConnection, U>
+        + for<'a> diesel_async::methods::LoadQuery<'static, &'a AsyncPgConnection, U>
+        + Clone
+        + Send
+        + 'static
+{
+}
+
+impl Db {
+    /// The rows of one read statement.
+    pub async fn load<Q, U>(&self, query: Q) -> Result<Vec<U>, ApiError>
+    where
+        Q: Statement<U>,
+        U: Send + 'static,
+    {
+        let Some(readers) = &self.shared else {
+            return self
+                .read(move |conn| Ok(native!(conn, |c| query.load(c))?))
+                .await;
+        };
+        self.bounded(async {
+            if let Some(ticket) = readers.take() {
+                let shared = query.clone();
+                let rows = readers
+                    .run(ticket, move |pg| async move {
+                        diesel_async::RunQueryDsl::load(shared, &mut &*pg).await
+                    })
+                    .await;
+                if let Some(rows) = rows {
+                    return Ok(rows);
+                }
+            }
+            // no shared connection open, or the query failed there: the pool says why
+            self.read(move |conn| Ok(native!(conn, |c| query.load(c))?))
+                .await
+        })
+        .await
+    }
+
+    /// The first row of one read statement (a lookup by key), if any.
+    pub async fn first<Q, U>(&self, query: Q) -> Result<Option<U>, ApiError>
+    where
+        Q: Statement<U>,
+        U: Send + 'static,
+    {
+        Ok(self.load(query).await?.into_iter().next())
+    }
+
+    /// One page of a list whose rows each carry the list's total (`counts::total!`
+    /// in the page's own statement: one statement, one round trip), and that total.
+    /// A page past the end has no row to carry it; then `count` (the same
+    /// `counts::total!` on its own) says. `offset` is the page's place in the list
+    /// (its offset, or the cursor's key).
+    pub async fn page<Q, C, T>(
+        &self,
+        rows: Q,
+        count: C,
+        offset: i64,
+    ) -> Result<(Vec<T>, i64), ApiError>
+    where
+        Q: Statement<(T, Option<i64>)>,
+        C: Statement<Option<i64>>,
+        T: Send + 'static,
+    {
+        let rows = self.load(rows).await?;
+        let total = match rows.first() {
+            Some((_, total)) => total.unwrap_or_default(),
+            None if offset > 0 => self.first(count).await?.flatten().unwrap_or_default(),
+            None => 0,
+        };
+        Ok((rows.into_iter().map(|(row, _)| row).collect(), total))
+    }
+
+    /// Runs `work`, which may write, on a pooled connection on the blocking pool: one
+    /// hop per request. On SQLite it is one transaction (see [`Db::run_then`]).
+    pub async fn run<R, F>(&self, work: F) -> Result<R, ApiError>
+    where
+        R: Send + 'static,
+        F: FnOnce(&mut Conn) -> Result<R, ApiError> + Send + 'static,
+    {
+        self.run_then(work, |_| ()).await
+    }
+
+    /// [`Db::run`], then `committed` with its result once it is stored, before any
+    /// later write of this process is: what it announces goes out in commit order.
+    ///
+    /// On SQLite `work` runs in a `BEGIN IMMEDIATE` transaction, one writer of the
+    /// process at a time. A statement's own commit fails unseen: a single
+    /// `INSERT ... RETURNING` hands back its row before SQLite commits it, and the
+    /// commit's error (a full disk) is only returned by the reset that Diesel does
+    /// not check, so the write was answered 201 and lost. An explicit `COMMIT`
+    /// reports it. Taking the write lock first also keeps a read-then-write from
+    /// failing on a snapshot another writer moved on, and waiting threads sleep on
+    /// the mutex rather than in SQLite's busy handler. On PostgreSQL each statement
+    /// commits on its own and reports its own failure.
+    pub async fn run_then<R, F, C>(&self, work: F, committed: C) -> Result<R, ApiError>
+    where
+        R: Send + 'static,
+        F: FnOnce(&mut Conn) -> Result<R, ApiError> + Send + 'static,
+        C: FnOnce(&R) + Send + 'static,
+    {
+        let db = self.clone();
+        let span = tracing::Span::current();
+        let queued = std::time::Instant::now();
+        let task = tokio::task::spawn_blocking(move || {
+            let _entered = span.enter();
+            let conn = match db
+                .pg
+                .as_ref()
+                .map(|pg| pg.timeout.checked_sub(queued.elapsed()))
+            {
+                None => db.get(),
+                Some(Some(left)) => db
+                    .pool
+                    .get_timeout(left)
+                    .map_err(|e| ApiError::Unavailable(e.into())),
+                // its request was answered 503 while it waited for a thread
+                Some(None) => Err(ApiError::Unavailable(anyhow::anyhow!("given up"))),
+            };
+            let mut conn = conn?;
+            let _turn = db
+                .writer
+                .as_ref()
+                .map(|w| w.lock().unwrap_or_else(PoisonError::into_inner));
+            let result = conn.run(|c| in_transaction(c, work));
+            if let Ok(value) = &result {
+                committed(value);
+            }
+            result
+        });
+        self.bounded(async {
+            task.await
+                .map_err(|e| ApiError::Internal(anyhow::anyhow!("database task failed: {e}")))?
+        })
+        .await
+    }
+
+    /// Runs read-only `work`. On SQLite, when a connection is idle, it runs right
+    /// here: a read from a local file takes microseconds and never waits on a lock
+    /// (WAL), and handing it to another thread cost a quarter of the throughput of
+    /// a list in the benchmark. Otherwise, and always on PostgreSQL (a network round
+    /// trip), it goes to the blocking pool like [`Db::run`].
+    pub async fn read<R, F>(&self, work: F) -> Result<R, ApiError>
+    where
+        R: Send + 'static,
+        F: FnOnce(&mut Conn) -> Result<R, ApiError> + Send + 'static,
+    {
+        if self.backend == Backend::Sqlite {
+            if let Some(mut conn) = self.pool.try_get() {
+                return conn.run(work);
+            }
+        }
+        self.run(work).await
+    }
+
+    /// `work` within the longest a request waits on PostgreSQL: past it, 503.
+    async fn bounded<R>(
+        &self,
+        work: impl std::future::Future<Output = Result<R, ApiError>>,
+    ) -> Result<R, ApiError> {
+        let Some(limit) = self.pg.as_ref().map(|pg| pg.timeout) else {
+            return work.await;
+        };
+        tokio::time::timeout(limit, work).await.unwrap_or_else(|_| {
+            Err(ApiError::Unavailable(anyhow::anyhow!(
+                "PostgreSQL did not answer within {limit:?}"
+            )))
+        })
+    }
+}
+
+/// `work` in a write transaction on SQLite (`Db::run_then` says why); as it is on
+/// PostgreSQL. Diesel's own `transaction`, with SQLite's `BEGIN IMMEDIATE`.
+fn in_transaction<R>(
+    conn: &mut Conn,
+    work: impl FnOnce(&mut Conn) -> Result<R, ApiError>,
+) -> Result<R, ApiError> {
+    match conn {
+        Conn::Sqlite(c) => AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")?,
+        Conn::Pg(_) => return work(conn),
+    }
+    type Txn = <Conn as Connection>::TransactionManager;
+    match work(conn) {
+        Ok(value) => {
+            Txn::commit_transaction(conn)?;
+            Ok(value)
+        }
+        Err(err) => match Txn::rollback_transaction(conn) {
+            Ok(()) | Err(DieselError::BrokenTransactionManager) => Err(err),
+            Err(rollback) => Err(rollback.into()),
+        },
+    }
+}

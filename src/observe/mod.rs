@@ -1,0 +1,127 @@
+//! What the process observes about itself, below everything that records it: the
+//! request being answered (for log lines) and the Prometheus registry. The registry
+//! belongs to the app, not to the process, so two apps in one test process keep
+//! their own counts.
+
+pub mod access;
+
+use std::sync::atomic::AtomicI64;
+use std::time::Duration;
+
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::Histogram;
+use prometheus_client::registry::Registry;
+
+tokio::task_local! {
+    /// The request being answered, for log lines written while answering it.
+    pub static REQUEST_ID: axum::http::HeaderValue;
+}
+
+/// The request id of the request being answered here, or `-`.
+pub fn request_id() -> String {
+    REQUEST_ID
+        .try_with(|id| id.to_str().unwrap_or("-").to_owned())
+        .unwrap_or_else(|_| "-".to_owned())
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RequestLabels {
+    method: String,
+    route: String,
+    status: u16,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RouteLabels {
+    method: String,
+    route: String,
+}
+
+pub struct Metrics {
+    registry: Registry,
+    requests: Family<RequestLabels, Counter>,
+    latency: Family<RouteLabels, Histogram>,
+    pool_in_use: Gauge,
+    pool_idle: Gauge,
+    /// Clients connected to `/api/messages/stream`.
+    pub stream_clients: Gauge<i64, AtomicI64>,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        let mut registry = Registry::with_prefix("hearth");
+        let requests = Family::<RequestLabels, Counter>::default();
+        let latency = Family::<RouteLabels, Histogram>::new_with_constructor(|| {
+            Histogram::new([
+                0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
+            ])
+        });
+        let pool_in_use = Gauge::default();
+        let pool_idle = Gauge::default();
+        let stream_clients = Gauge::<i64, AtomicI64>::default();
+        registry.register(
+            "http_requests",
+            "HTTP requests answered, by route and status",
+            requests.clone(),
+        );
+        registry.register(
+            "http_request_duration_seconds",
+            "Time to answer, by route",
+            latency.clone(),
+        );
+        registry.register(
+            "db_pool_connections_in_use",
+            "Pooled database connections in use",
+            pool_in_use.clone(),
+        );
+        registry.register(
+            "db_pool_connections_idle",
+            "Pooled database connections idle",
+            pool_idle.clone(),
+        );
+        registry.register(
+            "stream_clients",
+            "Clients connected to the message stream",
+            stream_clients.clone(),
+        );
+        Self {
+            registry,
+            requests,
+            latency,
+            pool_in_use,
+            pool_idle,
+            stream_clients,
+        }
+    }
+}
+
+impl Metrics {
+    /// One answered request, under its route pattern.
+    pub fn record(&self, method: String, route: String, status: u16, elapsed: Duration) {
+        self.latency
+            .get_or_create(&RouteLabels {
+                method: method.clone(),
+                route: route.clone(),
+            })
+            .observe(elapsed.as_secs_f64());
+        self.requests
+            .get_or_create(&RequestLabels {
+                method,
+                route,
+                status,
+            })
+            .inc();
+    }
+
+    /// The text exposition, with the pool's state of the moment.
+    pub fn encode(&self, (in_use, idle): (u32, u32)) -> Result<String, std::fmt::Error> {
+        self.pool_in_use.set(i64::from(in_use));
+        self.pool_idle.set(i64::from(idle));
+        let mut out = String::new();
+        prometheus_client::encoding::text::encode(&mut out, &self.registry)?;
+        Ok(out)
+    }
+}

@@ -1,9 +1,10 @@
 //! The database: one Diesel connection type over SQLite and PostgreSQL, an r2d2 pool
 //! (`pool`), embedded migrations (`migrate`), and the verbs by which a request
 //! reaches it (`verbs`): `load`, `first` and `page` for one read statement, `read`
-//! and `run` for a closure.
+//! and `run` for a closure; on SQLite every write goes through one thread that
+//! commits those queued together in one transaction (`writer`).
 
-use std::sync::{mpsc, Arc, Mutex};
+use std::sync::{mpsc, Arc};
 use std::time::Duration;
 
 use anyhow::Context as _;
@@ -19,11 +20,13 @@ mod pg;
 mod pool;
 mod shared;
 mod verbs;
+mod writer;
 pub use errors::{DieselErrorExt, OptionalExt};
 pub use pg::{PgUrl, TlsMode};
 pub use pool::{Manager, Pooled};
 use shared::Shared;
 pub use verbs::Statement;
+use writer::Writer;
 
 /// How long a request waits on PostgreSQL (connecting, a pooled connection, a
 /// statement) before it is answered 503, unless the settings say otherwise.
@@ -108,8 +111,8 @@ pub struct Db {
     backend: Backend,
     /// PostgreSQL: the connections that reads share (`Db::load`).
     shared: Option<Arc<Shared>>,
-    /// SQLite: whose turn it is to write (see [`Db::run_then`]).
-    writer: Option<Arc<Mutex<()>>>,
+    /// SQLite: the thread that runs every write (see [`Db::run_then`]).
+    writer: Option<Writer>,
     /// PostgreSQL: how to reach it, and how long a request waits for it.
     pg: Option<Arc<PgUrl>>,
     /// SQLite: dropped with the last `Db`, which ends the checkpointer.
@@ -154,13 +157,15 @@ impl Db {
             .with_context(|| format!("cannot open the database at {}", redact(url)))?;
         // after the pool, which made the file and put it in WAL mode
         let checkpointer = sqlite_path
-            .map(|path| pool::start_checkpointer(&path).map(Arc::new))
+            .as_deref()
+            .map(|path| pool::start_checkpointer(path).map(Arc::new))
             .transpose()?;
+        let writer = sqlite_path.as_deref().map(Writer::start).transpose()?;
         Ok(Self {
             pool,
             backend,
             shared,
-            writer: (backend == Backend::Sqlite).then(Arc::default),
+            writer,
             pg: pg.map(Arc::new),
             _checkpointer: checkpointer,
         })

@@ -2,15 +2,12 @@
 //! query built by a function of the domain's `queries`, not yet run) handed to
 //! [`Db::load`], [`Db::first`] or [`Db::page`], which choose the path: on
 //! PostgreSQL a connection the requests share (`shared`), falling back to the pool;
-//! on SQLite the pool, inline when a connection is idle. Anything else is a closure
-//! on a pooled connection: [`Db::read`] for reads, [`Db::run`] for writes.
+//! on SQLite the pool, inline when a connection is idle. Anything else is a closure:
+//! [`Db::read`] for reads, on a pooled connection; [`Db::run`] for writes, on
+//! SQLite's writer thread (`writer`) or a pooled PostgreSQL connection.
 
-use std::sync::PoisonError;
-
-use diesel::connection::{AnsiTransactionManager, TransactionManager};
 use diesel::query_dsl::methods::LoadQuery;
-use diesel::result::Error as DieselError;
-use diesel::{Connection, PgConnection, RunQueryDsl, SqliteConnection};
+use diesel::{PgConnection, RunQueryDsl, SqliteConnection};
 use diesel_async::AsyncPgConnection;
 
 use super::{native, Backend, Conn, Db};
@@ -108,8 +105,9 @@ impl Db {
         Ok((rows.into_iter().map(|(row, _)| row).collect(), total))
     }
 
-    /// Runs `work`, which may write, on a pooled connection on the blocking pool: one
-    /// hop per request. On SQLite it is one transaction (see [`Db::run_then`]).
+    /// Runs `work`, which may write: on SQLite in a transaction of the writer
+    /// thread (see [`Db::run_then`]), on PostgreSQL on a pooled connection on the
+    /// blocking pool, one hop per request.
     pub async fn run<R, F>(&self, work: F) -> Result<R, ApiError>
     where
         R: Send + 'static,
@@ -121,20 +119,53 @@ impl Db {
     /// [`Db::run`], then `committed` with its result once it is stored, before any
     /// later write of this process is: what it announces goes out in commit order.
     ///
-    /// On SQLite `work` runs in a `BEGIN IMMEDIATE` transaction, one writer of the
-    /// process at a time. A statement's own commit fails unseen: a single
-    /// `INSERT ... RETURNING` hands back its row before SQLite commits it, and the
-    /// commit's error (a full disk) is only returned by the reset that Diesel does
-    /// not check, so the write was answered 201 and lost. An explicit `COMMIT`
-    /// reports it. Taking the write lock first also keeps a read-then-write from
-    /// failing on a snapshot another writer moved on, and waiting threads sleep on
-    /// the mutex rather than in SQLite's busy handler. On PostgreSQL each statement
-    /// commits on its own and reports its own failure.
+    /// On SQLite every write of the process runs on one thread (`writer`), which
+    /// commits the writes that queued up meanwhile in one `BEGIN IMMEDIATE`
+    /// transaction, each in a savepoint, and answers none before its `COMMIT`
+    /// succeeded. On PostgreSQL each statement commits on its own and reports its
+    /// own failure.
     pub async fn run_then<R, F, C>(&self, work: F, committed: C) -> Result<R, ApiError>
     where
         R: Send + 'static,
         F: FnOnce(&mut Conn) -> Result<R, ApiError> + Send + 'static,
         C: FnOnce(&R) + Send + 'static,
+    {
+        if let Some(writer) = &self.writer {
+            return writer.write(work, committed).await;
+        }
+        self.pooled(move |conn| {
+            let result = work(conn);
+            if let Ok(value) = &result {
+                committed(value);
+            }
+            result
+        })
+        .await
+    }
+
+    /// Runs read-only `work`. On SQLite, when a connection is idle, it runs right
+    /// here: a read from a local file takes microseconds and never waits on a lock
+    /// (WAL), and handing it to another thread cost a quarter of the throughput of
+    /// a list in the benchmark. Otherwise, and always on PostgreSQL (a network round
+    /// trip), it goes to the blocking pool.
+    pub async fn read<R, F>(&self, work: F) -> Result<R, ApiError>
+    where
+        R: Send + 'static,
+        F: FnOnce(&mut Conn) -> Result<R, ApiError> + Send + 'static,
+    {
+        if self.backend == Backend::Sqlite {
+            if let Some(mut conn) = self.pool.try_get() {
+                return conn.run(work);
+            }
+        }
+        self.pooled(work).await
+    }
+
+    /// `work` on a pooled connection on the blocking pool, bounded on PostgreSQL.
+    async fn pooled<R, F>(&self, work: F) -> Result<R, ApiError>
+    where
+        R: Send + 'static,
+        F: FnOnce(&mut Conn) -> Result<R, ApiError> + Send + 'static,
     {
         let db = self.clone();
         let span = tracing::Span::current();
@@ -154,40 +185,13 @@ impl Db {
                 // its request was answered 503 while it waited for a thread
                 Some(None) => Err(ApiError::Unavailable(anyhow::anyhow!("given up"))),
             };
-            let mut conn = conn?;
-            let _turn = db
-                .writer
-                .as_ref()
-                .map(|w| w.lock().unwrap_or_else(PoisonError::into_inner));
-            let result = conn.run(|c| in_transaction(c, work));
-            if let Ok(value) = &result {
-                committed(value);
-            }
-            result
+            conn?.run(work)
         });
         self.bounded(async {
             task.await
                 .map_err(|e| ApiError::Internal(anyhow::anyhow!("database task failed: {e}")))?
         })
         .await
-    }
-
-    /// Runs read-only `work`. On SQLite, when a connection is idle, it runs right
-    /// here: a read from a local file takes microseconds and never waits on a lock
-    /// (WAL), and handing it to another thread cost a quarter of the throughput of
-    /// a list in the benchmark. Otherwise, and always on PostgreSQL (a network round
-    /// trip), it goes to the blocking pool like [`Db::run`].
-    pub async fn read<R, F>(&self, work: F) -> Result<R, ApiError>
-    where
-        R: Send + 'static,
-        F: FnOnce(&mut Conn) -> Result<R, ApiError> + Send + 'static,
-    {
-        if self.backend == Backend::Sqlite {
-            if let Some(mut conn) = self.pool.try_get() {
-                return conn.run(work);
-            }
-        }
-        self.run(work).await
     }
 
     /// `work` within the longest a request waits on PostgreSQL: past it, 503.
@@ -203,28 +207,5 @@ impl Db {
                 "PostgreSQL did not answer within {limit:?}"
             )))
         })
-    }
-}
-
-/// `work` in a write transaction on SQLite (`Db::run_then` says why); as it is on
-/// PostgreSQL. Diesel's own `transaction`, with SQLite's `BEGIN IMMEDIATE`.
-fn in_transaction<R>(
-    conn: &mut Conn,
-    work: impl FnOnce(&mut Conn) -> Result<R, ApiError>,
-) -> Result<R, ApiError> {
-    match conn {
-        Conn::Sqlite(c) => AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")?,
-        Conn::Pg(_) => return work(conn),
-    }
-    type Txn = <Conn as Connection>::TransactionManager;
-    match work(conn) {
-        Ok(value) => {
-            Txn::commit_transaction(conn)?;
-            Ok(value)
-        }
-        Err(err) => match Txn::rollback_transaction(conn) {
-            Ok(()) | Err(DieselError::BrokenTransactionManager) => Err(err),
-            Err(rollback) => Err(rollback.into()),
-        },
     }
 }

@@ -313,6 +313,44 @@ both_backends! {
         assert_eq!(app.count("song_likes").await, 1);
     }
 
+    async fn simultaneous_likes_of_many_songs_each_keep_one_row(app) {
+        // Sent together, they are written together (one SQLite transaction): the
+        // second like of a song is refused, and refusing it undoes nothing else.
+        let admin = app.staff("admin").await;
+        let alice = app.user("alice").await;
+        let album = new_album(&admin).await;
+        let mut songs = Vec::new();
+        for n in 0..12 {
+            songs.push(new_song(&admin, &album, n).await["id"].as_i64().unwrap());
+        }
+        let sends = songs.iter().chain(&songs).map(|id| {
+            let request = alice.post("/music/likes").json(&json!({"song": id})).send();
+            async move { (*id, request.await.unwrap()) }
+        });
+        let mut created = Vec::new();
+        for (song, r) in futures::future::join_all(sends).await {
+            match r.status().as_u16() {
+                201 => created.push((song, expect(r, 201).await["id"].as_i64().unwrap())),
+                400 => {}
+                other => panic!("like of song {song}: {other}"),
+            }
+        }
+        created.sort_unstable();
+        let liked: Vec<i64> = created.iter().map(|(song, _)| *song).collect();
+        assert_eq!(liked, songs, "one like per song");
+        assert_eq!(app.count("song_likes").await, 12);
+        let r = alice.get("/music/likes").send().await.unwrap();
+        let mut stored: Vec<(i64, i64)> = expect(r, 200)
+            .await
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|like| (like["song"].as_i64().unwrap(), like["id"].as_i64().unwrap()))
+            .collect();
+        stored.sort_unstable();
+        assert_eq!(stored, created, "each like answered 201 is stored as answered");
+    }
+
     async fn catalogue_lists_are_public_ordered_and_paged(app) {
         let admin = app.staff("admin").await;
         let mut albums = Vec::new();

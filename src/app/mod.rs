@@ -12,7 +12,7 @@ use axum::Router;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 
 pub use crate::state::AppState;
-use gate::{append_slash, cors, gate, SecurityHeaders};
+use gate::{append_slash, gate, CrossOriginLayer, SecurityHeaders};
 pub use serve::serve;
 
 /// Every model in the admin, in the index's order (grouped by `app_label`).
@@ -36,10 +36,7 @@ pub fn router(state: AppState) -> Router {
         .merge(Router::from(crate::openapi::routes()))
         .merge(crate::admin::router(crate::admin::Registry(&ADMIN)))
         .merge(crate::openapi::router())
-        .route_layer(middleware::from_fn_with_state(
-            state.clone(),
-            crate::telemetry::track,
-        ));
+        .route_layer(crate::telemetry::Track(state.clone()));
     let slashed = routes.clone().with_state(state.clone());
     let frontend = state
         .settings
@@ -86,7 +83,7 @@ fn app(
         .layer(PropagateRequestIdLayer::new(request_id))
         .map_response(move |response| headers.add(response))
         .layer(middleware::from_fn_with_state(state.clone(), gate))
-        .layer(cors(&settings))
+        .layer(CrossOriginLayer::new(&settings))
         .layer(axum::extract::DefaultBodyLimit::max(settings.body_limit))
         .service(router(state))
 }

@@ -49,6 +49,52 @@ both_backends! {
         assert!(!r.headers()["x-request-id"].is_empty());
     }
 
+    async fn cors_answers_its_origins_and_every_answer_varies_on_origin(app, |s| {
+        s.cors_allowed_origins = vec!["http://localhost:5173".into()];
+    }) {
+        let vary = |r: &reqwest::Response| {
+            r.headers().get_all("vary").iter().map(|v| v.to_str().unwrap().to_ascii_lowercase()).collect::<Vec<_>>().join(", ")
+        };
+        let get = |origin: Option<&str>| {
+            let request = app.anon().get(app.url("/music/song"));
+            match origin {
+                Some(origin) => request.header("Origin", origin),
+                None => request,
+            }
+        };
+        let r = get(Some("http://localhost:5173")).send().await.unwrap();
+        assert_eq!(r.status(), 200);
+        let h = r.headers();
+        assert_eq!(h["access-control-allow-origin"], "http://localhost:5173");
+        assert_eq!(h["access-control-allow-credentials"], "true");
+        assert!(h["access-control-expose-headers"].to_str().unwrap().contains("x-total-count"));
+        assert!(vary(&r).contains("origin"), "{}", vary(&r));
+        // another origin, and no origin: no grant, and a cache still keys on Origin
+        for origin in [Some("http://evil.example"), None] {
+            let r = get(origin).send().await.unwrap();
+            assert_eq!(r.status(), 200);
+            assert!(!r.headers().contains_key("access-control-allow-origin"), "{origin:?}");
+            assert!(vary(&r).contains("origin"), "{origin:?}: {}", vary(&r));
+            assert!(vary(&r).contains("cookie"), "{origin:?}: {}", vary(&r));
+        }
+        let r = app
+            .anon()
+            .request(reqwest::Method::OPTIONS, app.url("/api/messages"))
+            .header("Origin", "http://localhost:5173")
+            .header("Access-Control-Request-Method", "POST")
+            .header("Access-Control-Request-Headers", "authorization, content-type")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        let h = r.headers();
+        assert_eq!(h["access-control-allow-origin"], "http://localhost:5173");
+        assert!(h["access-control-allow-methods"].to_str().unwrap().contains("POST"));
+        assert!(h["access-control-allow-headers"].to_str().unwrap().contains("authorization"));
+        assert_eq!(h["access-control-max-age"], "86400");
+        assert!(vary(&r).contains("origin"));
+    }
+
     async fn hsts_is_sent_when_configured(app, |s| { s.secure_hsts_seconds = 3600; }) {
         let r = app.anon().get(app.url("/healthz")).send().await.unwrap();
         assert_eq!(r.headers()["strict-transport-security"], "max-age=3600");

@@ -3,12 +3,16 @@
 
 Counts are repeatable for the same binary and inputs whatever else the machine is
 doing, so two builds can be compared on a busy machine. SQLite, RUST_LOG=warn unless
---rust-log says otherwise.
+--rust-log says otherwise. The counted requests share one kept-alive connection,
+as the benchmark's clients do (--connection new: one each, its set-up counted).
 
   python3 bench/callgrind.py --binary target/release/hearth [--binary other/hearth]
+  python3 bench/callgrind.py --binary target/release/hearth --keep /tmp/cg
+      (keeps each read's dump there, for callgrind_annotate --inclusive=yes)
 """
 import argparse
 import glob
+import http.client
 import json
 import os
 import re
@@ -41,7 +45,21 @@ def call(base, method, path, body=None, token=None):
         return json.loads(payload) if payload else None
 
 
-def measure(binary, rust_log):
+def keep_alive_gets(port, path, token, n):
+    """`n` GETs on one kept-alive connection, as the benchmark's clients send them
+    (urllib opens a connection per request, whose set-up would be counted too)."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    for _ in range(n):
+        conn.request("GET", path, headers=headers)
+        resp = conn.getresponse()
+        resp.read()
+        if resp.status != 200:
+            sys.exit(f"GET {path}: {resp.status}")
+    conn.close()
+
+
+def measure(binary, rust_log, keep=None, connection="keep-alive"):
     work = tempfile.mkdtemp(prefix="hearth-callgrind-")
     env = dict(os.environ, DATABASE_URL=f"sqlite://{work}/hearth.db", RUST_LOG=rust_log,
                SECRET_KEY=secrets.token_urlsafe(48), DEBUG="true",
@@ -85,8 +103,11 @@ def measure(binary, rust_log):
                            capture_output=True)
             subprocess.run(["callgrind_control", "-i", "on", str(server.pid)], check=True,
                            capture_output=True)
-            for _ in range(N):
-                call(base, "GET", path, token=auth)
+            if connection == "keep-alive":
+                keep_alive_gets(port, path, auth, N)
+            else:
+                for _ in range(N):
+                    call(base, "GET", path, token=auth)
             subprocess.run(["callgrind_control", "-i", "off", str(server.pid)], check=True,
                            capture_output=True)
             before = set(glob.glob(out + "*"))
@@ -100,6 +121,10 @@ def measure(binary, rust_log):
                 if m:
                     total = int(m.group(1))
             results[name] = total / N
+            if keep:
+                os.makedirs(keep, exist_ok=True)
+                slug = re.sub(r"[^a-z]+", "-", name.split(" (")[0])
+                subprocess.run(["cp", dumps[-1], os.path.join(keep, f"{slug}.out")], check=True)
         return results
     finally:
         server.terminate()
@@ -112,8 +137,12 @@ def main():
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--binary", action="append", required=True)
     parser.add_argument("--rust-log", default="warn")
+    parser.add_argument("--keep", help="a directory to keep each read's callgrind dump in")
+    parser.add_argument("--connection", choices=["keep-alive", "new"], default="keep-alive",
+                        help="one kept-alive connection for the counted requests (as the "
+                             "benchmark), or a new one per request (counts its set-up too)")
     args = parser.parse_args()
-    table = {b: measure(b, args.rust_log) for b in args.binary}
+    table = {b: measure(b, args.rust_log, args.keep, args.connection) for b in args.binary}
     names = list(next(iter(table.values())))
     print("| read | " + " | ".join(args.binary) + " |")
     print("|---|" + "---:|" * len(args.binary))

@@ -151,7 +151,9 @@ fn echo(err: &DieselError) -> DieselError {
             DieselError::DatabaseError(*kind, Box::new(info.message().to_owned()))
         }
         DieselError::BrokenTransactionManager => DieselError::BrokenTransactionManager,
-        other => DieselError::DatabaseError(DatabaseErrorKind::Unknown, Box::new(other.to_string())),
+        other => {
+            DieselError::DatabaseError(DatabaseErrorKind::Unknown, Box::new(other.to_string()))
+        }
     }
 }
 

@@ -13,7 +13,6 @@ use axum::Router;
 use futures_util::future::Either;
 use tower::Service as _;
 use tower_http::cors::{AllowOrigin, Cors, CorsLayer};
-use tower_http::request_id::RequestId;
 
 use crate::config::Settings;
 use crate::error::ApiError;
@@ -64,30 +63,34 @@ fn refuse_host(state: &AppState, req: &Request) -> Option<Response> {
     Some(ApiError::BadRequest(format!("Invalid HTTP_HOST header: '{host}'.")).into_response())
 }
 
+/// The header that carries a request's id, the client's own or a new one.
+const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
 /// What every request passes before the router and every response after it, in one
 /// middleware (each `from_fn` layer boxes and moves the request's future once more):
-/// the Host check, the body limit, DRF's 405 body.
-pub(super) async fn gate(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    let id = req
-        .extensions()
-        .get::<RequestId>()
-        .map(|id| id.header_value().clone());
-    let access = crate::observe::access::Pending::start(req.method(), req.uri());
-    let response = match id.clone() {
-        Some(id) => {
-            crate::observe::REQUEST_ID
-                .scope(id, admit(state, req, next))
-                .await
+/// the request id, the Host check, the body limit, DRF's 405 body. The id is the
+/// client's `X-Request-Id` or a new UUID, on the request, in the scope of its log
+/// lines and on the response: tower-http's two request-id layers did this with a
+/// `String`, an extension and two more services per request.
+pub(super) async fn gate(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
+    let id = match req.headers().get(&REQUEST_ID) {
+        Some(id) => id.clone(),
+        None => {
+            let mut text = uuid::Uuid::encode_buffer();
+            let text = uuid::Uuid::new_v4().hyphenated().encode_lower(&mut text);
+            let id = HeaderValue::from_str(text).expect("a UUID is a header value");
+            req.headers_mut().insert(REQUEST_ID, id.clone());
+            id
         }
-        None => admit(state, req, next).await,
     };
+    let access = crate::observe::access::Pending::start(req.method(), req.uri());
+    let mut response = crate::observe::REQUEST_ID
+        .scope(id.clone(), admit(state, req, next))
+        .await;
     if let Some(access) = access {
-        let id = id
-            .as_ref()
-            .and_then(|id| id.to_str().ok())
-            .unwrap_or_default();
-        access.finish(id, response.status().as_u16());
+        access.finish(id.to_str().unwrap_or_default(), response.status().as_u16());
     }
+    response.headers_mut().entry(REQUEST_ID).or_insert(id);
     response
 }
 

@@ -5,11 +5,10 @@ mod gate;
 mod serve;
 
 use axum::extract::Request;
-use axum::http::{HeaderName, HeaderValue};
+use axum::http::HeaderValue;
 use axum::middleware;
 use axum::response::{IntoResponse, Response};
 use axum::Router;
-use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 
 pub use crate::state::AppState;
 use gate::{append_slash, gate, CrossOriginLayer, SecurityHeaders};
@@ -72,15 +71,12 @@ fn app(
        + Send
        + 'static {
     let settings = state.settings.clone();
-    let request_id = HeaderName::from_static("x-request-id");
     let hsts = (settings.secure_hsts_seconds > 0)
         .then(|| HeaderValue::from_str(&format!("max-age={}", settings.secure_hsts_seconds)).ok())
         .flatten();
     let headers = SecurityHeaders { hsts };
     tower::ServiceBuilder::new()
         .map_response(IntoResponse::into_response)
-        .layer(SetRequestIdLayer::new(request_id.clone(), MakeRequestUuid))
-        .layer(PropagateRequestIdLayer::new(request_id))
         .map_response(move |response| headers.add(response))
         .layer(middleware::from_fn_with_state(state.clone(), gate))
         .layer(CrossOriginLayer::new(&settings))

@@ -69,6 +69,11 @@ pub(super) fn pg_session(timeout: Duration) -> String {
     )
 }
 
+/// Settings of every SQLite connection that runs Hearth's queries, pooled or the
+/// writer's.
+pub(super) const SQLITE_SESSION: &str = "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; \
+     PRAGMA foreign_keys=ON; PRAGMA busy_timeout=5000;";
+
 impl Manager {
     pub(super) fn new(target: Target, pg: Option<PgUrl>, timeout: Duration) -> Self {
         Self {
@@ -94,11 +99,8 @@ impl Manager {
             Target::Sqlite(path) => {
                 let mut conn =
                     SqliteConnection::establish(path).map_err(r2d2::Error::ConnectionError)?;
-                conn.batch_execute(
-                    "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON; \
-                     PRAGMA busy_timeout=5000;",
-                )
-                .map_err(r2d2::Error::QueryError)?;
+                conn.batch_execute(SQLITE_SESSION)
+                    .map_err(r2d2::Error::QueryError)?;
                 Ok(Conn::Sqlite(conn))
             }
         }

@@ -184,10 +184,7 @@ fn open(path: &str) -> Result<Conn, DieselError> {
     let mut conn = SqliteConnection::establish(path).map_err(|e| {
         DieselError::DatabaseError(DatabaseErrorKind::Unknown, Box::new(e.to_string()))
     })?;
-    conn.batch_execute(
-        "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON; \
-         PRAGMA busy_timeout=5000;",
-    )?;
+    conn.batch_execute(super::pool::SQLITE_SESSION)?;
     Ok(Conn::Sqlite(conn))
 }
 

@@ -64,7 +64,7 @@ fn refuse_host(state: &AppState, req: &Request) -> Option<Response> {
 }
 
 /// The header that carries a request's id, the client's own or a new one.
-const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+const REQUEST_ID_HEADER: HeaderName = HeaderName::from_static("x-request-id");
 
 /// What every request passes before the router and every response after it, in one
 /// middleware (each `from_fn` layer boxes and moves the request's future once more):
@@ -73,13 +73,13 @@ const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 /// lines and on the response: tower-http's two request-id layers did this with a
 /// `String`, an extension and two more services per request.
 pub(super) async fn gate(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
-    let id = match req.headers().get(&REQUEST_ID) {
+    let id = match req.headers().get(&REQUEST_ID_HEADER) {
         Some(id) => id.clone(),
         None => {
             let mut text = uuid::Uuid::encode_buffer();
             let text = uuid::Uuid::new_v4().hyphenated().encode_lower(&mut text);
             let id = HeaderValue::from_str(text).expect("a UUID is a header value");
-            req.headers_mut().insert(REQUEST_ID, id.clone());
+            req.headers_mut().insert(REQUEST_ID_HEADER, id.clone());
             id
         }
     };
@@ -90,7 +90,10 @@ pub(super) async fn gate(State(state): State<AppState>, mut req: Request, next: 
     if let Some(access) = access {
         access.finish(id.to_str().unwrap_or_default(), response.status().as_u16());
     }
-    response.headers_mut().entry(REQUEST_ID).or_insert(id);
+    response
+        .headers_mut()
+        .entry(REQUEST_ID_HEADER)
+        .or_insert(id);
     response
 }
 

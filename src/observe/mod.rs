@@ -71,7 +71,7 @@ impl EncodeLabelValue for Route {
 /// The method as a label; one outside the standard ones is `other`, so a client
 /// cannot grow the label space.
 pub fn method_label(method: &Method) -> &'static str {
-    const KNOWN: [Method; 9] = [
+    static KNOWN: [Method; 9] = [
         Method::GET,
         Method::POST,
         Method::PUT,
@@ -82,13 +82,10 @@ pub fn method_label(method: &Method) -> &'static str {
         Method::TRACE,
         Method::CONNECT,
     ];
-    const NAMES: [&str; 9] = [
-        "GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "TRACE", "CONNECT",
-    ];
     KNOWN
         .iter()
-        .position(|m| m == method)
-        .map_or("other", |i| NAMES[i])
+        .find(|known| *known == method)
+        .map_or("other", Method::as_str)
 }
 
 pub struct Metrics {

@@ -2,7 +2,8 @@
 //! (`pool`), embedded migrations (`migrate`), and the verbs by which a request
 //! reaches it (`verbs`): `load`, `first` and `page` for one read statement, `read`
 //! and `run` for a closure; on SQLite every write goes through one thread that
-//! commits those queued together in one transaction (`writer`).
+//! commits those queued together in one transaction (`writer`); on PostgreSQL,
+//! inserts into one table that arrive together go out as one statement (`batch`).
 
 use std::sync::{mpsc, Arc};
 use std::time::Duration;
@@ -13,6 +14,7 @@ use diesel::{PgConnection, SqliteConnection};
 
 use crate::error::ApiError;
 
+mod batch;
 pub mod counts;
 mod errors;
 mod migrate;
@@ -21,6 +23,8 @@ mod pool;
 mod shared;
 mod verbs;
 mod writer;
+use batch::Batches;
+pub use batch::Inserts;
 pub use errors::{DieselErrorExt, OptionalExt};
 pub use pg::{PgUrl, TlsMode};
 pub use pool::{Manager, Pooled};
@@ -113,6 +117,8 @@ pub struct Db {
     shared: Option<Arc<Shared>>,
     /// SQLite: the thread that runs every write (see [`Db::run_then`]).
     writer: Option<Writer>,
+    /// PostgreSQL: inserts that go out together (see [`Db::insert`]).
+    batches: Option<Arc<Batches>>,
     /// PostgreSQL: how to reach it, and how long a request waits for it.
     pg: Option<Arc<PgUrl>>,
     /// SQLite: dropped with the last `Db`, which ends the checkpointer.
@@ -161,11 +167,13 @@ impl Db {
             .map(|path| pool::start_checkpointer(path).map(Arc::new))
             .transpose()?;
         let writer = sqlite_path.as_deref().map(Writer::start).transpose()?;
+        let batches = pg.as_ref().map(|_| Arc::default());
         Ok(Self {
             pool,
             backend,
             shared,
             writer,
+            batches,
             pg: pg.map(Arc::new),
             _checkpointer: checkpointer,
         })

@@ -162,7 +162,7 @@ impl Db {
     }
 
     /// `work` on a pooled connection on the blocking pool, bounded on PostgreSQL.
-    async fn pooled<R, F>(&self, work: F) -> Result<R, ApiError>
+    pub(super) async fn pooled<R, F>(&self, work: F) -> Result<R, ApiError>
     where
         R: Send + 'static,
         F: FnOnce(&mut Conn) -> Result<R, ApiError> + Send + 'static,
@@ -195,7 +195,7 @@ impl Db {
     }
 
     /// `work` within the longest a request waits on PostgreSQL: past it, 503.
-    async fn bounded<R>(
+    pub(super) async fn bounded<R>(
         &self,
         work: impl std::future::Future<Output = Result<R, ApiError>>,
     ) -> Result<R, ApiError> {

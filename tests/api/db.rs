@@ -231,3 +231,51 @@ async fn the_sqlite_write_ahead_log_is_emptied_after_a_reader_held_it() {
     let r = alice.get("/api/messages?limit=1").send().await.unwrap();
     assert_eq!(r.headers()["x-total-count"], posted.to_string().as_str());
 }
+
+both_backends! {
+    async fn inserts_sent_together_fail_alone_and_return_their_own_rows(app) {
+        use hearth::domains::tasks::queries::{Add, TaskRow};
+        let alice = app.user("alice").await;
+        // every fifth row names no user: a foreign-key violation in its batch
+        let inserts: Vec<_> = (0..60)
+            .map(|n| {
+                let db = app.db.clone();
+                let user_id = if n % 5 == 0 { alice.id + 1_000_000 } else { alice.id };
+                let row = TaskRow {
+                    user_id,
+                    title: format!("t{n}"),
+                    completed: n % 2 == 0,
+                    at: hearth::time::now(),
+                };
+                tokio::spawn(async move { db.insert::<Add, _>(row, |_| ()).await })
+            })
+            .collect();
+        let mut stored = Vec::new();
+        for (n, insert) in inserts.into_iter().enumerate() {
+            match insert.await.unwrap() {
+                Ok(task) => {
+                    assert_ne!(n % 5, 0, "row {n} names no user but was stored");
+                    assert_eq!(task.title, format!("t{n}"));
+                    assert_eq!(task.completed, n % 2 == 0);
+                    stored.push(task);
+                }
+                Err(err) => {
+                    assert_eq!(n % 5, 0, "row {n} failed: {err:?}");
+                    assert_eq!(err.status(), 500);
+                }
+            }
+        }
+        assert_eq!(stored.len(), 48);
+        // each answer is the row stored under its id, and nothing else was stored
+        let r = alice.get("/api/tasks/?limit=1000").send().await.unwrap();
+        assert_eq!(r.headers()["x-total-count"], "48");
+        let listed = expect(r, 200).await;
+        let listed = listed["results"].as_array().or(listed.as_array()).unwrap().clone();
+        assert_eq!(listed.len(), 48);
+        for task in &stored {
+            let row = listed.iter().find(|t| t["id"] == task.id).unwrap();
+            assert_eq!(row["title"], task.title.as_str());
+            assert_eq!(row["completed"], task.completed);
+        }
+    }
+}

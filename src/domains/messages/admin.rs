@@ -6,13 +6,13 @@ use diesel::prelude::*;
 use serde_json::{json, Value};
 
 use super::payload::{MessageIn, TEXT_MAX};
-use super::queries::{self, messages};
+use super::queries::{self, messages, NewMessage};
 use crate::admin::helpers::{checked, nothing_related, user_choices, user_pk, values, when};
 use crate::admin::model::{
     col, Column, Ctx, Field, Kind, ListQuery, Listing, ModelAdmin, Record, Row,
 };
 use crate::auth::users::users;
-use crate::db::Conn;
+use crate::db::{Conn, Inserts as _};
 use crate::domains::New;
 use crate::error::ApiError;
 use crate::fields::{FieldErrors, Input};
@@ -117,11 +117,17 @@ fn save(conn: &mut Conn, ctx: &Ctx, id: Option<i64>, body: Value) -> Result<Reco
             id
         }
         None => {
-            let name: String = users::table
-                .find(sender)
-                .select(users::username)
-                .first(conn)?;
-            let message = queries::create(conn, sender, &name, &new.text, crate::time::now())?;
+            let row = NewMessage {
+                sender_id: sender,
+                sender: users::table
+                    .find(sender)
+                    .select(users::username)
+                    .first(conn)?,
+                text: new.text,
+                timestamp: crate::time::now(),
+            };
+            let mut posted = queries::Post::insert(conn, std::slice::from_ref(&row))?;
+            let message = posted.pop().ok_or(ApiError::NotFound("Message"))?;
             let id = message.id;
             ctx.news
                 .lock()

@@ -10,7 +10,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 
 use super::payload::{MessageIn, MessageOut};
-use super::queries;
+use super::queries::{self, NewMessage};
 use crate::auth::{Caller, CurrentUser};
 use crate::domains::{found, owner_or_staff, Changes, New, Partial};
 use crate::error::ApiError;
@@ -63,14 +63,18 @@ pub async fn create(
     body: Body,
 ) -> Result<Response, ApiError> {
     let new = MessageIn::<New>::parse(body.input(false)?)?;
-    let (sender_id, sender) = (user.id, user.username.clone());
+    let row = NewMessage {
+        sender_id: user.id,
+        sender: user.username.clone(),
+        text: new.text,
+        timestamp: crate::time::now(),
+    };
     let live = state.live.clone();
     let message = state
         .db
-        .run_then(
-            move |conn| queries::create(conn, sender_id, &sender, &new.text, crate::time::now()),
-            move |message| live.publish(message.id, || super::feed::event(message)),
-        )
+        .insert::<queries::Post, _>(row, move |message| {
+            live.publish(message.id, || super::feed::event(message));
+        })
         .await?;
     Ok((StatusCode::CREATED, Json(MessageOut::from(message))).into_response())
 }

@@ -8,7 +8,7 @@ use crate::auth::logins::logins;
 use crate::auth::standing::{standing, Standing, Vouched};
 use crate::auth::users::users;
 use crate::db::counts::{self, row_counts};
-use crate::db::{native, Conn, OptionalExt as _, Statement};
+use crate::db::{native, Conn, Inserts, OptionalExt as _, Statement};
 use crate::error::ApiError;
 
 diesel::table! {
@@ -84,29 +84,51 @@ pub fn find(conn: &mut Conn, id: i64) -> Result<Option<Message>, ApiError> {
         .found())
 }
 
-/// Inserts a message from `sender_id`, whose username is already known to the caller.
-pub fn create(
-    conn: &mut Conn,
-    sender_id: i64,
-    sender: &str,
-    text: &str,
-    timestamp: NaiveDateTime,
-) -> Result<Message, ApiError> {
-    let id = native!(conn, |c| diesel::insert_into(messages::table)
-        .values((
-            messages::sender_id.eq(sender_id),
-            messages::text.eq(text),
-            messages::timestamp.eq(timestamp),
-        ))
-        .returning(messages::id)
-        .get_result(c))?;
-    Ok(Message {
-        id,
-        text: text.to_owned(),
-        sender_id,
-        sender: sender.to_owned(),
-        timestamp,
-    })
+/// A message to post, from a sender whose username the caller already knows.
+#[derive(Debug)]
+pub struct NewMessage {
+    pub sender_id: i64,
+    pub sender: String,
+    pub text: String,
+    pub timestamp: NaiveDateTime,
+}
+
+/// Posting messages: those posted at the same moment go in together ([`Db::insert`]).
+///
+/// [`Db::insert`]: crate::db::Db::insert
+pub struct Post;
+
+impl Inserts for Post {
+    type Row = NewMessage;
+    type Out = Message;
+
+    fn insert(conn: &mut Conn, rows: &[NewMessage]) -> Result<Vec<Message>, ApiError> {
+        let values: Vec<_> = rows
+            .iter()
+            .map(|row| {
+                (
+                    messages::sender_id.eq(row.sender_id),
+                    messages::text.eq(&row.text),
+                    messages::timestamp.eq(row.timestamp),
+                )
+            })
+            .collect();
+        let ids: Vec<i64> = native!(conn, |c| diesel::insert_into(messages::table)
+            .values(&values)
+            .returning(messages::id)
+            .get_results(c))?;
+        Ok(ids
+            .into_iter()
+            .zip(rows)
+            .map(|(id, row)| Message {
+                id,
+                text: row.text.clone(),
+                sender_id: row.sender_id,
+                sender: row.sender.clone(),
+                timestamp: row.timestamp,
+            })
+            .collect())
+    }
 }
 
 /// `false` when the message no longer exists.

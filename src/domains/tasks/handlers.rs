@@ -10,7 +10,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 
 use super::payload::{TaskIn, TaskOut};
-use super::queries::{self, NewTask, TaskUpdate};
+use super::queries::{self, TaskRow, TaskUpdate};
 use crate::auth::{Caller, CurrentUser};
 use crate::domains::{found, Changes, New, Partial};
 use crate::error::ApiError;
@@ -65,21 +65,13 @@ pub async fn create(
     body: Body,
 ) -> Result<Response, ApiError> {
     let input = TaskIn::<New>::parse(body.input(false)?)?;
-    let user_id = user.id;
-    let task = state
-        .db
-        .run(move |conn| {
-            let now = crate::time::now();
-            let new = NewTask {
-                user_id,
-                title: &input.title,
-                completed: input.completed.unwrap_or(false),
-                created_at: now,
-                updated_at: now,
-            };
-            queries::create(conn, &new)
-        })
-        .await?;
+    let row = TaskRow {
+        user_id: user.id,
+        title: input.title,
+        completed: input.completed.unwrap_or(false),
+        at: crate::time::now(),
+    };
+    let task = state.db.insert::<queries::Add, _>(row, |_| ()).await?;
     Ok((StatusCode::CREATED, Json(TaskOut::from(task))).into_response())
 }
 

@@ -8,7 +8,7 @@ use crate::auth::logins::logins;
 use crate::auth::standing::{standing, Standing, Vouched};
 use crate::auth::users::users;
 use crate::db::counts::{self, row_counts, total};
-use crate::db::{native, Conn, OptionalExt as _, Statement};
+use crate::db::{native, Conn, Inserts, OptionalExt as _, Statement};
 use crate::error::ApiError;
 
 diesel::table! {
@@ -99,6 +99,42 @@ pub fn create(conn: &mut Conn, new: &NewTask<'_>) -> Result<Task, ApiError> {
         .values(new)
         .returning(tasks::all_columns)
         .get_result(c))?)
+}
+
+/// A task to add, owned until it is inserted.
+#[derive(Debug)]
+pub struct TaskRow {
+    pub user_id: i64,
+    pub title: String,
+    pub completed: bool,
+    pub at: NaiveDateTime,
+}
+
+/// Adding tasks: those added at the same moment go in together ([`Db::insert`]).
+///
+/// [`Db::insert`]: crate::db::Db::insert
+pub struct Add;
+
+impl Inserts for Add {
+    type Row = TaskRow;
+    type Out = Task;
+
+    fn insert(conn: &mut Conn, rows: &[TaskRow]) -> Result<Vec<Task>, ApiError> {
+        let values: Vec<NewTask<'_>> = rows
+            .iter()
+            .map(|row| NewTask {
+                user_id: row.user_id,
+                title: &row.title,
+                completed: row.completed,
+                created_at: row.at,
+                updated_at: row.at,
+            })
+            .collect();
+        Ok(native!(conn, |c| diesel::insert_into(tasks::table)
+            .values(&values)
+            .returning(tasks::all_columns)
+            .get_results(c))?)
+    }
 }
 
 /// The updated task, or `None` when the owner has no such task.

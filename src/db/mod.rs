@@ -57,6 +57,12 @@ macro_rules! native {
 }
 pub(crate) use native;
 
+/// Half this machine's cores, at least one: what Hearth keeps for itself when
+/// PostgreSQL runs beside it.
+pub fn half_the_cores() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| (n.get() / 2).max(1))
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
     Sqlite,
@@ -200,6 +206,18 @@ impl Db {
             state.connections - state.idle_connections,
             state.idle_connections,
         )
+    }
+
+    /// True when PostgreSQL runs on this machine, on the cores Hearth runs on.
+    pub fn shares_cores(&self) -> bool {
+        self.pg.as_ref().is_some_and(|pg| pg.on_this_machine())
+    }
+
+    /// PostgreSQL: how many connections the reads share.
+    pub fn shared_connections(&self) -> usize {
+        self.shared
+            .as_ref()
+            .map_or(0, |readers| readers.connections())
     }
 
     /// Opens the connections that PostgreSQL reads share (at start).

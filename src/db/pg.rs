@@ -109,6 +109,27 @@ impl PgUrl {
         }
     }
 
+    /// True when every host the URL names is this machine (a loopback address or
+    /// a Unix socket): PostgreSQL then runs on the cores Hearth runs on.
+    pub fn on_this_machine(&self) -> bool {
+        use tokio_postgres::config::Host;
+        let Ok(config) = self.plain.parse::<tokio_postgres::Config>() else {
+            return false;
+        };
+        let hosts = config.get_hosts();
+        !hosts.is_empty()
+            && hosts.iter().all(|host| match host {
+                Host::Tcp(name) => {
+                    name == "localhost"
+                        || name
+                            .trim_matches(['[', ']'])
+                            .parse::<std::net::IpAddr>()
+                            .is_ok_and(|ip| ip.is_loopback())
+                }
+                Host::Unix(_) => true,
+            })
+    }
+
     /// A tokio-postgres configuration named for `pg_stat_activity`.
     pub fn config(&self, name: &str) -> anyhow::Result<tokio_postgres::Config> {
         let mut config: tokio_postgres::Config = self.plain.parse()?;
@@ -211,6 +232,22 @@ mod tests {
             .libpq
             .starts_with("postgres://u@db/h?connect_timeout=4&"));
         assert!(PgUrl::parse("postgres://u@db/h?sslmode=maybe", Duration::from_secs(1)).is_err());
+    }
+
+    #[test]
+    fn a_loopback_or_socket_host_is_this_machine() {
+        let local = |url: &str| {
+            PgUrl::parse(url, Duration::from_secs(1))
+                .unwrap()
+                .on_this_machine()
+        };
+        assert!(local("postgres://u@127.0.0.1:5432/h"));
+        assert!(local("postgres://u@localhost/h?sslmode=disable"));
+        assert!(local("postgres://u@[::1]/h"));
+        assert!(local("postgres://u@%2Fvar%2Frun%2Fpostgresql/h"));
+        assert!(!local("postgres://u@db.example.com/h"));
+        assert!(!local("postgres://u@10.0.0.7/h"));
+        assert!(!local("postgres://u@127.0.0.1,db.example.com/h"));
     }
 
     #[test]

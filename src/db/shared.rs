@@ -20,7 +20,8 @@ use std::time::Duration;
 use diesel::QueryResult;
 use diesel_async::{AsyncPgConnection, SimpleAsyncConnection as _};
 
-/// Two: PostgreSQL runs each connection's queries one after another, on one core.
+/// With PostgreSQL on another machine, two: PostgreSQL runs each connection's
+/// queries one after another, on one core. On this machine, see [`Shared::new`].
 const CONNECTIONS: usize = 2;
 /// Before trying again to open a connection that could not be opened.
 const RETRY: Duration = Duration::from_secs(1);
@@ -46,10 +47,19 @@ pub struct Ticket {
 }
 
 impl Shared {
+    /// When PostgreSQL runs on this machine its readers get half the cores, as
+    /// Hearth's own threads do (`cli::serve`): one reader on two cores carried
+    /// 9-11 % more lists a second than two, whose queries took turns with
+    /// Hearth's threads for the same cores, and its p99 fell from 14.0 to 12.2 ms.
     pub fn new(url: super::PgUrl) -> Arc<Self> {
+        let connections = if url.on_this_machine() {
+            super::half_the_cores()
+        } else {
+            CONNECTIONS
+        };
         Arc::new(Self {
             url,
-            slots: (0..CONNECTIONS).map(|_| Mutex::default()).collect(),
+            slots: (0..connections).map(|_| Mutex::default()).collect(),
             next: AtomicUsize::new(0),
         })
     }
@@ -71,6 +81,11 @@ impl Shared {
             tokio::spawn(self.clone().open(slot));
         }
         None
+    }
+
+    /// How many connections the reads share.
+    pub fn connections(&self) -> usize {
+        self.slots.len()
     }
 
     /// Opens every connection now, so that the first reads share too.

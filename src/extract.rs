@@ -1,7 +1,6 @@
 //! Request extractors and response helpers shared by every route: the body as a
 //! JSON object (JSON or form-encoded), list paging, and the paged list response.
 
-use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, HeaderValue, Uri};
@@ -62,16 +61,13 @@ pub fn form_to_value(bytes: &[u8]) -> Value {
 impl<S: Send + Sync> FromRequest<S> for Body {
     type Rejection = ApiError;
 
-    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
-        let headers = req.headers().clone();
-        let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
-            if rejection.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
-                ApiError::PayloadTooLarge
-            } else {
-                ApiError::BadRequest(format!("Cannot read the request body: {rejection}"))
-            }
-        })?;
-        parse_body(&headers, &bytes).map(Body)
+    async fn from_request(req: Request, _: &S) -> Result<Self, ApiError> {
+        let (parts, body) = req.into_parts();
+        // `gate` has read the body already, within BODY_LIMIT
+        let bytes = axum::body::to_bytes(body, usize::MAX)
+            .await
+            .map_err(|e| ApiError::BadRequest(format!("Cannot read the request body: {e}")))?;
+        parse_body(&parts.headers, &bytes).map(Body)
     }
 }
 

@@ -6,12 +6,11 @@ mod serve;
 
 use axum::extract::Request;
 use axum::http::HeaderValue;
-use axum::middleware;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::Router;
 
 pub use crate::state::AppState;
-use gate::{append_slash, gate, CrossOriginLayer, SecurityHeaders};
+use gate::{append_slash, CrossOriginLayer, GateLayer, SecurityHeaders};
 pub use serve::serve;
 
 /// Every model in the admin, in the index's order (grouped by `app_label`).
@@ -76,10 +75,10 @@ fn app(
         .flatten();
     let headers = SecurityHeaders { hsts };
     tower::ServiceBuilder::new()
-        .map_response(IntoResponse::into_response)
-        .map_response(move |response| headers.add(response))
-        .layer(middleware::from_fn_with_state(state.clone(), gate))
+        .layer(GateLayer {
+            state: state.clone(),
+            headers,
+        })
         .layer(CrossOriginLayer::new(&settings))
-        .layer(axum::extract::DefaultBodyLimit::max(settings.body_limit))
         .service(router(state))
 }

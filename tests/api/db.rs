@@ -283,3 +283,49 @@ both_backends! {
         }
     }
 }
+
+both_backends! {
+    async fn stored_timestamps_read_back_to_the_microsecond(app) {
+        let alice = app.user("alice").await;
+        let stamps = [
+            "1999-12-31 23:59:59.999999",
+            "2000-01-01 00:00:00",
+            "2000-01-01 00:00:00.000001",
+            "1970-01-01 00:00:00",
+            "0001-01-01 00:00:00",
+            "2026-12-02 12:34:56.5",
+            "2026-12-02 23:59:59.999999",
+            "2026-12-03 00:00:00",
+            "9999-12-31 23:59:59.999999",
+        ];
+        let values: Vec<String> = stamps
+            .iter()
+            .enumerate()
+            .map(|(n, at)| format!("({}, 't{n}', false, '{at}', '{at}')", alice.id))
+            .collect();
+        let sql = format!(
+            "INSERT INTO tasks (user_id, title, completed, created_at, updated_at) VALUES {}",
+            values.join(", ")
+        );
+        app.db
+            .run(move |conn| Ok(diesel::RunQueryDsl::execute(diesel::sql_query(sql), conn)?))
+            .await
+            .unwrap();
+        let page = expect(alice.get("/api/tasks/").send().await.unwrap(), 200).await;
+        let shown: Vec<&str> = page
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t["created_at"].as_str().unwrap())
+            .collect();
+        let wanted: Vec<String> = stamps
+            .iter()
+            .map(|at| {
+                let (date, time) = at.split_once(' ').unwrap();
+                let (time, fraction) = time.split_once('.').unwrap_or((time, ""));
+                format!("{date}T{time}.{fraction:0<6}Z")
+            })
+            .collect();
+        assert_eq!(shown, wanted);
+    }
+}

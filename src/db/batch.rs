@@ -14,6 +14,7 @@
 
 use std::any::{Any, TypeId};
 use std::collections::HashMap;
+use std::panic::AssertUnwindSafe;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use tokio::sync::oneshot;
@@ -143,7 +144,11 @@ async fn drain<I: Inserts>(db: Db, queue: Arc<Queue<I>>) {
         };
         for ((committed, reply), result) in waiters.into_iter().zip(results) {
             if let Ok(out) = &result {
-                committed(out);
+                // a runner that unwound would leave its place taken for good
+                let announced = std::panic::catch_unwind(AssertUnwindSafe(|| committed(out)));
+                if announced.is_err() {
+                    tracing::error!("announcing a stored row failed");
+                }
             }
             // the request may have gone: nobody to tell
             let _ = reply.send(result);

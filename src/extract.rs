@@ -348,10 +348,7 @@ mod tests {
             "</script><!-- & ' \"".to_owned(),
             "x".repeat(4000),
         ];
-        let at = chrono::NaiveDate::from_ymd_opt(2026, 12, 2)
-            .unwrap()
-            .and_hms_micro_opt(0, 1, 2, 3)
-            .unwrap();
+        let at = crate::time::now();
         let rows: Vec<Row> = texts
             .iter()
             .zip([i64::MIN, -1, 0, 1, i64::MAX, 42])
@@ -364,8 +361,7 @@ mod tests {
                 at,
             })
             .collect();
-        let response = json_list(&rows);
-        let body = axum::body::to_bytes(response.into_body(), usize::MAX)
+        let body = axum::body::to_bytes(json_list(&rows).into_body(), usize::MAX)
             .await
             .unwrap();
         assert_eq!(body.as_ref(), serde_json::to_vec(&rows).unwrap());

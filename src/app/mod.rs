@@ -1,6 +1,7 @@
 //! The application: the router of every module and the layers around it (`gate`:
 //! what every request passes), and `serve`, the connections' loop.
 
+mod cors;
 mod gate;
 mod serve;
 
@@ -10,7 +11,8 @@ use axum::response::Response;
 use axum::Router;
 
 pub use crate::state::AppState;
-use gate::{append_slash, CrossOriginLayer, GateLayer, SecurityHeaders};
+use cors::CrossOriginLayer;
+use gate::{append_slash, GateLayer, SecurityHeaders};
 pub use serve::serve;
 
 /// Every model in the admin, in the index's order (grouped by `app_label`).

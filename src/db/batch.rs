@@ -28,6 +28,14 @@ pub trait Inserts: 'static {
     type Out: Send + 'static;
     /// Inserts `rows` in one statement; what each became, in the rows' order.
     fn insert(conn: &mut Conn, rows: &[Self::Row]) -> Result<Vec<Self::Out>, ApiError>;
+
+    /// Inserts one row, in a write of the caller's own (the admin's, say).
+    fn insert_one(conn: &mut Conn, row: &Self::Row) -> Result<Self::Out, ApiError> {
+        Self::insert(conn, std::slice::from_ref(row))?
+            .into_iter()
+            .next()
+            .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("an insert returned no row")))
+    }
 }
 
 /// Batches under way at once per table: while one waits on its commit, the next
@@ -86,10 +94,7 @@ impl Db {
     {
         let Some(batches) = &self.batches else {
             return self
-                .run_then(
-                    move |conn| one(I::insert(conn, std::slice::from_ref(&row))?),
-                    committed,
-                )
+                .run_then(move |conn| I::insert_one(conn, &row), committed)
                 .await;
         };
         let queue = batches.queue::<I>();
@@ -171,17 +176,8 @@ fn run<I: Inserts>(conn: &mut Conn, rows: Vec<I::Row>) -> Vec<Result<I::Out, Api
         }
         Err(err) if rows.len() == 1 => vec![Err(err)],
         Err(err @ ApiError::Unavailable(_)) => rows.iter().map(|_| Err(again(&err))).collect(),
-        Err(_) => rows
-            .iter()
-            .map(|row| one(I::insert(conn, std::slice::from_ref(row))?))
-            .collect(),
+        Err(_) => rows.iter().map(|row| I::insert_one(conn, row)).collect(),
     }
-}
-
-fn one<T>(outs: Vec<T>) -> Result<T, ApiError> {
-    outs.into_iter()
-        .next()
-        .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("an insert returned no row")))
 }
 
 /// The same failure again, for each row of a batch: `ApiError` is not `Clone`.

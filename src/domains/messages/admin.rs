@@ -126,8 +126,7 @@ fn save(conn: &mut Conn, ctx: &Ctx, id: Option<i64>, body: Value) -> Result<Reco
                 text: new.text,
                 timestamp: crate::time::now(),
             };
-            let mut posted = queries::Post::insert(conn, std::slice::from_ref(&row))?;
-            let message = posted.pop().ok_or(ApiError::NotFound("Message"))?;
+            let message = queries::Post::insert_one(conn, &row)?;
             let id = message.id;
             ctx.news
                 .lock()

@@ -5,7 +5,7 @@ use diesel::prelude::*;
 use serde_json::{json, Value};
 
 use super::payload::{TaskIn, TITLE_MAX};
-use super::queries::{self, tasks, NewTask};
+use super::queries::{self, tasks, TaskRow};
 use crate::admin::helpers::{
     checked, nothing_related, user_choices, user_pk, values, when, yes_no,
 };
@@ -13,7 +13,7 @@ use crate::admin::model::{
     col, Column, Ctx, Field, Kind, ListQuery, Listing, ModelAdmin, Record, Row,
 };
 use crate::auth::users::users;
-use crate::db::Conn;
+use crate::db::{Conn, Inserts as _};
 use crate::domains::New;
 use crate::error::ApiError;
 use crate::fields::{FieldErrors, Input};
@@ -122,14 +122,13 @@ fn save(conn: &mut Conn, _ctx: &Ctx, id: Option<i64>, body: Value) -> Result<Rec
             id
         }
         None => {
-            let new = NewTask {
+            let row = TaskRow {
                 user_id,
-                title: &title,
+                title,
                 completed,
-                created_at: now,
-                updated_at: now,
+                at: now,
             };
-            queries::create(conn, &new)?.id
+            queries::Add::insert_one(conn, &row)?.id
         }
     };
     load(conn, id)?.ok_or(ApiError::NotFound("Task"))

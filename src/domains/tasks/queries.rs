@@ -94,13 +94,6 @@ pub fn find_owned(conn: &mut Conn, id: i64, user_id: i64) -> Result<Option<Task>
         .found())
 }
 
-pub fn create(conn: &mut Conn, new: &NewTask<'_>) -> Result<Task, ApiError> {
-    Ok(native!(conn, |c| diesel::insert_into(tasks::table)
-        .values(new)
-        .returning(tasks::all_columns)
-        .get_result(c))?)
-}
-
 /// A task to add, owned until it is inserted.
 #[derive(Debug)]
 pub struct TaskRow {

@@ -28,9 +28,10 @@ fn push_digits(out: &mut [u8], mut value: u32) {
 thread_local! {
     /// The last date written, as text: the rows of a page are mostly of a few
     /// days, and a date's year, month and day are each worked out from chrono's
-    /// packed form.
+    /// packed form. It starts as the earliest date's own text (its negative year
+    /// is written as 0000, as by `iso_bytes`).
     static LAST_DATE: Cell<(NaiveDate, [u8; 10])> =
-        const { Cell::new((NaiveDate::MIN, *b"0000-00-00")) };
+        const { Cell::new((NaiveDate::MIN, *b"0000-01-01")) };
     /// The last day read from PostgreSQL (days since 2000-01-01) and its date.
     static LAST_PG_DAY: Cell<(i64, NaiveDate)> = const { Cell::new((i64::MIN, NaiveDate::MIN)) };
 }
@@ -41,7 +42,7 @@ fn iso_bytes(t: &NaiveDateTime) -> [u8; 27] {
     let mut buf = *b"0000-00-00T00:00:00.000000Z";
     let date = t.date();
     let (last, text) = LAST_DATE.get();
-    if last == date && date != NaiveDate::MIN {
+    if last == date {
         buf[..10].copy_from_slice(&text);
     } else {
         push_digits(&mut buf[0..4], u32::try_from(t.year()).unwrap_or(0));
@@ -237,6 +238,13 @@ mod tests {
         ] {
             assert_eq!(iso(&t), t.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string());
         }
+    }
+
+    #[test]
+    fn the_earliest_date_is_written_as_before_on_a_fresh_thread() {
+        let earliest = NaiveDate::MIN.and_hms_opt(0, 0, 0).unwrap();
+        let text = std::thread::spawn(move || iso(&earliest)).join().unwrap();
+        assert_eq!(text, "0000-01-01T00:00:00.000000Z");
     }
 
     #[test]

@@ -15,6 +15,7 @@ pub mod error;
 pub mod extract;
 pub mod fields;
 pub mod frontend;
+pub mod json;
 pub mod live;
 pub mod observe;
 pub mod openapi;

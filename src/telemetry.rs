@@ -6,10 +6,10 @@ use std::convert::Infallible;
 use std::task::{Context, Poll};
 use std::time::Instant;
 
+use crate::json::Json;
 use axum::extract::{MatchedPath, Request, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::Json;
 use futures_util::future::BoxFuture;
 use serde_json::{json, Value};
 use utoipa_axum::router::OpenApiRouter;

@@ -1,10 +1,10 @@
 //! The caller's own account: the CSRF cookie for SPAs, `me`, DRF's authtoken
 //! login, and ending logins (one, or all at once).
 
+use crate::json::Json;
 use axum::extract::State;
 use axum::http::{header, HeaderMap};
 use axum::response::{IntoResponse, Response};
-use axum::Json;
 use serde::Serialize;
 use serde_json::{json, Value};
 

@@ -1,9 +1,9 @@
 //! simplejwt's views: obtain a pair, refresh (rotating, with the old token
 //! blacklisted and claimed atomically), verify; and seed 002's blacklist logout.
 
+use crate::json::Json;
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
-use axum::Json;
 use serde_json::{json, Value};
 
 use crate::auth::jwt::{self, Kind, TokenError};

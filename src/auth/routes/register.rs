@@ -1,11 +1,11 @@
 //! Creating accounts: seed 000's sign-up view (text/plain errors, answers a JWT
 //! pair), and the DRF register views of seeds 002 and 003.
 
+use crate::json::Json;
 use axum::extract::{FromRequestParts, State};
 use axum::http::request::Parts;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::Json;
 use serde::Serialize;
 use serde_json::json;
 

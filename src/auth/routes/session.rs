@@ -2,12 +2,12 @@
 //! cookie on every answer, and Django's CSRF check on every POST (whatever other
 //! credentials come with it).
 
+use crate::json::Json;
 use axum::body::Bytes;
 use axum::extract::{FromRequestParts, State};
 use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, HeaderValue};
 use axum::response::{IntoResponse, Response};
-use axum::Json;
 use serde_json::{json, Value};
 
 use crate::auth::extract::{client, is_secure, SESSION_COOKIE};

@@ -1,10 +1,10 @@
 //! The blog's handlers: read by anyone, written by a logged-in user, changed or
 //! deleted by the author or staff.
 
+use crate::json::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::Json;
 
 use crate::auth::{CurrentUser, MaybeUser};
 use crate::domains::{found, owner_or_staff, Changes, New, Partial};

@@ -4,10 +4,10 @@
 //! As in DRF, a non-numeric id is 404 before authentication (`Id` comes first),
 //! and a detail route reads its body only after the 404 and 403 checks.
 
+use crate::json::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::Json;
 
 use super::payload::{MessageIn, MessageOut};
 use super::queries::{self, NewMessage};

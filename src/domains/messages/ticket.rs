@@ -5,10 +5,10 @@
 //! its Bearer token and opens `/api/messages/stream?ticket=...` with it. The
 //! access token itself never goes into a URL, where logs and proxies keep it.
 
+use crate::json::Json;
 use axum::extract::State;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::Json;
 use diesel::prelude::*;
 use serde::Serialize;
 

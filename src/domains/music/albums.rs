@@ -1,10 +1,10 @@
 //! `/music/album…`: read by anyone, written by staff. Deleting an album deletes its
 //! songs and their likes.
 
+use crate::json::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::Json;
 
 use crate::auth::{MaybeUser, Staff};
 use crate::domains::{found, Changes, New, Partial};

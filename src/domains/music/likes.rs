@@ -1,9 +1,9 @@
 //! `/music/likes`: each user sees, adds and removes only their own likes.
 
+use crate::json::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::Json;
 
 use crate::auth::CurrentUser;
 use crate::domains::found;

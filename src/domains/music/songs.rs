@@ -1,9 +1,9 @@
 //! `/music/song…` and `/music/songInAlbum`: read by anyone, written by staff.
 
+use crate::json::Json;
 use axum::extract::{RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::Json;
 
 use crate::auth::{MaybeUser, Staff};
 use crate::domains::{found, Changes, New, Partial};

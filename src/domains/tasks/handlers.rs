@@ -4,10 +4,10 @@
 //! As in DRF, a non-numeric id is 404 before authentication (`Id` comes first),
 //! and PUT/PATCH read the body only after the task is found.
 
+use crate::json::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::Json;
 
 use super::payload::{TaskIn, TaskOut};
 use super::queries::{self, TaskRow, TaskUpdate};

@@ -265,6 +265,24 @@ async fn read_body(state: &AppState, req: Request) -> Result<Request, Response> 
     }
 }
 
+// Checked once, at compile time: `from_static` checks its text on every call.
+const FIXED_HEADERS: [(HeaderName, HeaderValue); 4] = [
+    (
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    ),
+    (
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("same-origin"),
+    ),
+    (
+        HeaderName::from_static("cross-origin-opener-policy"),
+        HeaderValue::from_static("same-origin"),
+    ),
+    (header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")),
+];
+const CORS_VARY_VALUE: HeaderValue = HeaderValue::from_static(CORS_VARY);
+
 /// Django's security headers on every response, unless a handler set its own.
 #[derive(Clone)]
 pub(super) struct SecurityHeaders {
@@ -274,21 +292,10 @@ pub(super) struct SecurityHeaders {
 impl SecurityHeaders {
     pub(super) fn add(&self, mut response: Response) -> Response {
         let headers = response.headers_mut();
-        let fixed = [
-            (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
-            (header::REFERRER_POLICY, "same-origin"),
-            (
-                HeaderName::from_static("cross-origin-opener-policy"),
-                "same-origin",
-            ),
-            (header::X_FRAME_OPTIONS, "DENY"),
-        ];
-        for (name, value) in fixed {
-            headers
-                .entry(name)
-                .or_insert(HeaderValue::from_static(value));
+        for (name, value) in FIXED_HEADERS {
+            headers.entry(name).or_insert(value);
         }
-        headers.append(header::VARY, HeaderValue::from_static(CORS_VARY));
+        headers.append(header::VARY, CORS_VARY_VALUE);
         if let Some(hsts) = &self.hsts {
             headers
                 .entry(header::STRICT_TRANSPORT_SECURITY)

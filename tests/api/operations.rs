@@ -10,13 +10,30 @@ both_backends! {
 
     async fn metrics_count_requests_by_route_pattern_and_status(app) {
         let alice = app.user("alice").await;
-        expect(alice.get("/api/messages").send().await.unwrap(), 200).await;
-        expect(alice.get("/api/messages/999999").send().await.unwrap(), 404).await;
+        for _ in 0..3 {
+            expect(alice.get("/api/messages").send().await.unwrap(), 200).await;
+        }
+        expect(alice.post("/api/messages").json(&json!({"text": "hi"})).send().await.unwrap(), 201).await;
+        expect(alice.post("/api/messages").json(&json!({})).send().await.unwrap(), 400).await;
+        for _ in 0..2 {
+            expect(alice.get("/api/messages/999999").send().await.unwrap(), 404).await;
+        }
+        expect(app.anon().get(app.url("/music/song/999999")).send().await.unwrap(), 404).await;
         let r = app.anon().get(app.url("/metrics")).send().await.unwrap();
         assert_eq!(r.status(), 200);
         let text = r.text().await.unwrap();
-        assert!(text.contains(r#"hearth_http_requests_total{method="GET",route="/api/messages",status="200"} 1"#), "{text}");
-        assert!(text.contains(r#"route="/api/messages/{id}",status="404"} 1"#), "{text}");
+        // each label set counted on its own line, however its requests arrived
+        for line in [
+            r#"hearth_http_requests_total{method="GET",route="/api/messages",status="200"} 3"#,
+            r#"hearth_http_requests_total{method="POST",route="/api/messages",status="201"} 1"#,
+            r#"hearth_http_requests_total{method="POST",route="/api/messages",status="400"} 1"#,
+            r#"hearth_http_requests_total{method="GET",route="/api/messages/{id}",status="404"} 2"#,
+            r#"hearth_http_requests_total{method="GET",route="/music/song/{id}",status="404"} 1"#,
+            r#"hearth_http_request_duration_seconds_count{method="GET",route="/api/messages"} 3"#,
+            r#"hearth_http_request_duration_seconds_count{method="POST",route="/api/messages"} 2"#,
+        ] {
+            assert_eq!(text.lines().filter(|l| *l == line).count(), 1, "{line} in {text}");
+        }
         assert!(text.contains("hearth_http_request_duration_seconds_bucket"), "{text}");
         assert!(text.contains("hearth_db_pool_connections_idle"), "{text}");
         assert!(text.contains("hearth_stream_clients"), "{text}");

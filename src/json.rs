@@ -1,8 +1,8 @@
-//! JSON responses. Serialized by sonic-rs into a `Vec` sized once: the same bytes
-//! as serde_json's, which looks at every byte of every key and string for what to
-//! escape (an eighth of the instructions of a 100-message list), written through
-//! axum's `Json` into a small growing buffer (a tenth of it, in reallocations and
-//! copies; for one song, 6 % of its read).
+//! JSON responses, serialized by sonic-rs into a `Vec` sized once: the same bytes
+//! as axum's `Json`, which runs serde_json (it looks at every byte of every key and
+//! string for what to escape: an eighth of the instructions of a 100-message list)
+//! into a small growing buffer (a tenth of that list, in reallocations and copies).
+//! For one song, axum's `Json` took 2.6 k instructions and this takes 1.9 k.
 
 use axum::http::{header, HeaderValue};
 use axum::response::{IntoResponse, Response};

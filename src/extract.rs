@@ -10,6 +10,7 @@ use serde_json::{Map, Value};
 
 use crate::error::ApiError;
 use crate::fields::Input;
+use crate::json::json_list;
 
 /// The request body as a JSON value: `application/json` (an empty body is `{}`) or
 /// `application/x-www-form-urlencoded` (every value a string). Anything else is 415.
@@ -218,7 +219,7 @@ impl Page {
         if let (Some(_), Some(keys)) = (self.after, &self.keys) {
             return self.respond_after(rows, total, keys);
         }
-        let mut response = crate::json::json_list(rows);
+        let mut response = json_list(rows);
         let headers = response.headers_mut();
         headers.insert("x-total-count", HeaderValue::from(total));
         let mut links = Vec::new();
@@ -256,7 +257,7 @@ impl Page {
             .unwrap_or(usize::MAX)
             .min(rows.len());
         let (shown, more) = rows.split_at(shown);
-        let mut response = crate::json::json_list(shown);
+        let mut response = json_list(shown);
         let headers = response.headers_mut();
         headers.insert("x-total-count", HeaderValue::from(total));
         if let (Some(last), false) = (shown.last(), more.is_empty()) {

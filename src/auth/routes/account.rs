@@ -1,7 +1,6 @@
 //! The caller's own account: the CSRF cookie for SPAs, `me`, DRF's authtoken
 //! login, and ending logins (one, or all at once).
 
-use crate::json::Json;
 use axum::extract::State;
 use axum::http::{header, HeaderMap};
 use axum::response::{IntoResponse, Response};
@@ -13,6 +12,7 @@ use crate::auth::routes::register::{ClientInfo, Credentials};
 use crate::auth::{csrf, logins, tokens, CurrentUser, MaybeUser, User};
 use crate::error::ApiError;
 use crate::extract::{Body, Id};
+use crate::json::Json;
 use crate::state::AppState;
 
 /// `GET /api/auth/csrf/`: the token in the body and the cookie.

@@ -1,7 +1,6 @@
 //! simplejwt's views: obtain a pair, refresh (rotating, with the old token
 //! blacklisted and claimed atomically), verify; and seed 002's blacklist logout.
 
-use crate::json::Json;
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use serde_json::{json, Value};
@@ -14,6 +13,7 @@ use crate::auth::MaybeUser;
 use crate::error::ApiError;
 use crate::extract::Body;
 use crate::fields::loose_text;
+use crate::json::Json;
 use crate::state::AppState;
 
 fn token_error(error: TokenError) -> ApiError {

@@ -1,7 +1,6 @@
 //! Creating accounts: seed 000's sign-up view (text/plain errors, answers a JWT
 //! pair), and the DRF register views of seeds 002 and 003.
 
-use crate::json::Json;
 use axum::extract::{FromRequestParts, State};
 use axum::http::request::Parts;
 use axum::http::StatusCode;
@@ -16,6 +15,7 @@ use crate::auth::MaybeUser;
 use crate::error::ApiError;
 use crate::extract::Body;
 use crate::fields::{join_messages, loose_text};
+use crate::json::Json;
 use crate::password::{self, Attributes};
 use crate::state::AppState;
 

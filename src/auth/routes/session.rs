@@ -2,7 +2,6 @@
 //! cookie on every answer, and Django's CSRF check on every POST (whatever other
 //! credentials come with it).
 
-use crate::json::Json;
 use axum::body::Bytes;
 use axum::extract::{FromRequestParts, State};
 use axum::http::request::Parts;
@@ -20,6 +19,7 @@ use crate::auth::{csrf, users};
 use crate::error::ApiError;
 use crate::extract::parse_body;
 use crate::fields::{join_messages, loose_text};
+use crate::json::Json;
 use crate::state::AppState;
 
 /// What the session views need from the request.

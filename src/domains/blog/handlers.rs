@@ -1,7 +1,6 @@
 //! The blog's handlers: read by anyone, written by a logged-in user, changed or
 //! deleted by the author or staff.
 
-use crate::json::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -10,6 +9,7 @@ use crate::auth::{CurrentUser, MaybeUser};
 use crate::domains::{found, owner_or_staff, Changes, New, Partial};
 use crate::error::ApiError;
 use crate::extract::{Body, Id, Page};
+use crate::json::Json;
 use crate::state::AppState;
 
 use super::payload::{PostIn, PostOut};

@@ -5,7 +5,6 @@
 //! its Bearer token and opens `/api/messages/stream?ticket=...` with it. The
 //! access token itself never goes into a URL, where logs and proxies keep it.
 
-use crate::json::Json;
 use axum::extract::State;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -20,6 +19,7 @@ use crate::auth::users::users;
 use crate::auth::CurrentUser;
 use crate::db::{Conn, OptionalExt as _};
 use crate::error::ApiError;
+use crate::json::Json;
 use crate::state::AppState;
 
 diesel::table! {

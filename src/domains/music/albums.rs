@@ -1,7 +1,6 @@
 //! `/music/album…`: read by anyone, written by staff. Deleting an album deletes its
 //! songs and their likes.
 
-use crate::json::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -10,6 +9,7 @@ use crate::auth::{MaybeUser, Staff};
 use crate::domains::{found, Changes, New, Partial};
 use crate::error::ApiError;
 use crate::extract::{Body, Id, Page};
+use crate::json::Json;
 use crate::state::AppState;
 
 use super::payload::{AlbumIn, AlbumOut};

@@ -1,6 +1,5 @@
 //! `/music/likes`: each user sees, adds and removes only their own likes.
 
-use crate::json::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -9,6 +8,7 @@ use crate::auth::CurrentUser;
 use crate::domains::found;
 use crate::error::ApiError;
 use crate::extract::{Body, Id, Page};
+use crate::json::Json;
 use crate::state::AppState;
 
 use super::payload::{LikeIn, LikeOut};

@@ -1,6 +1,5 @@
 //! `/music/song…` and `/music/songInAlbum`: read by anyone, written by staff.
 
-use crate::json::Json;
 use axum::extract::{RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -9,6 +8,7 @@ use crate::auth::{MaybeUser, Staff};
 use crate::domains::{found, Changes, New, Partial};
 use crate::error::ApiError;
 use crate::extract::{Body, Id, Page};
+use crate::json::Json;
 use crate::state::AppState;
 
 use super::payload::{self, AlbumSongOut, SongIn, SongOut};

@@ -4,7 +4,6 @@
 //! As in DRF, a non-numeric id is 404 before authentication (`Id` comes first),
 //! and PUT/PATCH read the body only after the task is found.
 
-use crate::json::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -15,6 +14,7 @@ use crate::auth::{Caller, CurrentUser};
 use crate::domains::{found, Changes, New, Partial};
 use crate::error::ApiError;
 use crate::extract::{Body, Id, Page};
+use crate::json::Json;
 use crate::state::AppState;
 
 const MODEL: &str = "Task";

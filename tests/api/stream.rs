@@ -621,7 +621,7 @@ both_backends! {
 
     async fn a_stream_ends_when_its_access_token_expires(app, |settings| {
         fast_recheck(settings);
-        settings.access_token_lifetime = Duration::from_secs(2);
+        settings.access_token_lifetime = Duration::from_secs(3);
     }) {
         let alice = app.user("alice").await;
         let (access, _) = jwt_login(&app, &alice).await;

@@ -310,14 +310,16 @@ both_backends! {
     }
 
     async fn a_login_kept_alive_by_rotation_stays_listed(app, |s| {
-        s.refresh_token_lifetime = Duration::from_secs(3);
+        s.refresh_token_lifetime = Duration::from_secs(6);
     }) {
         let alice = app.user("alice").await;
         let (_, first) = app.obtain_pair(&alice.username, &alice.password).await;
-        tokio::time::sleep(Duration::from_millis(1500)).await;
+        // `exp` is in whole seconds, so a token lives between 5 and 6 s: each step
+        // below keeps at least 1.5 s from either edge on a loaded machine
+        tokio::time::sleep(Duration::from_millis(3500)).await;
         let (access, refresh) = access_and_refresh(&expect(app.refresh(&first).await, 200).await);
         // past the first refresh token's lifetime, within the second one's
-        tokio::time::sleep(Duration::from_millis(1700)).await;
+        tokio::time::sleep(Duration::from_millis(2800)).await;
         let r = app.get_with("/api/auth/sessions/", &format!("Bearer {access}")).await;
         let logins = expect(r, 200).await;
         assert_eq!(logins.as_array().unwrap().len(), 1, "{logins}");

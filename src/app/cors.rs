@@ -15,8 +15,13 @@ use crate::config::Settings;
 /// What tower-http's CORS layer answered in `Vary` on every response: the layer is
 /// now skipped where no CORS is asked for (see [`CrossOrigin`]), so it is added
 /// here, to every response alike.
-pub(super) const CORS_VARY: &str =
-    "origin, access-control-request-method, access-control-request-headers";
+macro_rules! cors_vary {
+    () => {
+        "origin, access-control-request-method, access-control-request-headers"
+    };
+}
+pub(super) use cors_vary;
+pub(super) const CORS_VARY: &str = cors_vary!();
 
 /// tower-http's CORS layer, for the requests that ask for CORS: those with an
 /// `Origin` header, and preflights. Any other request skips it: the layer builds

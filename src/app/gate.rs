@@ -11,7 +11,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Router;
 use futures_util::future::BoxFuture;
 
-use super::cors::CORS_VARY;
+use super::cors::{cors_vary, CORS_VARY};
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -188,7 +188,7 @@ fn private_to_the_caller(credentials: bool, mut response: Response) -> Response 
     if headers.contains_key(header::CACHE_CONTROL) {
         return response;
     }
-    headers.append(header::VARY, HeaderValue::from_static("Cookie"));
+    headers.append(header::VARY, VARY_COOKIE);
     if credentials {
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("private"));
     }
@@ -282,6 +282,9 @@ const FIXED_HEADERS: [(HeaderName, HeaderValue); 4] = [
     (header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")),
 ];
 const CORS_VARY_VALUE: HeaderValue = HeaderValue::from_static(CORS_VARY);
+const VARY_COOKIE: HeaderValue = HeaderValue::from_static("Cookie");
+const VARY_COOKIE_AND_CORS: HeaderValue =
+    HeaderValue::from_static(concat!("Cookie, ", cors_vary!()));
 
 /// Django's security headers on every response, unless a handler set its own.
 #[derive(Clone)]
@@ -295,7 +298,19 @@ impl SecurityHeaders {
         for (name, value) in FIXED_HEADERS {
             headers.entry(name).or_insert(value);
         }
-        headers.append(header::VARY, CORS_VARY_VALUE);
+        // One `Vary` line where the gate's `Cookie` is the only one, as Django
+        // writes it: every header line is parsed again by every client.
+        match headers.entry(header::VARY) {
+            header::Entry::Occupied(mut vary)
+                if vary.get() == VARY_COOKIE && vary.iter().nth(1).is_none() =>
+            {
+                vary.insert(VARY_COOKIE_AND_CORS);
+            }
+            header::Entry::Occupied(mut vary) => vary.append(CORS_VARY_VALUE),
+            header::Entry::Vacant(vary) => {
+                vary.insert(CORS_VARY_VALUE);
+            }
+        }
         if let Some(hsts) = &self.hsts {
             headers
                 .entry(header::STRICT_TRANSPORT_SECURITY)

@@ -214,6 +214,10 @@ both_backends! {
         let r = app.anon().get(app.url("/api/tasks/")).send().await.unwrap();
         assert_eq!(r.status(), 401);
         assert!(vary(&r).contains("Cookie"));
+        // in one line with CORS's, as Django writes it
+        let lines = r.headers().get_all("vary").iter().count();
+        assert_eq!(lines, 1, "{}", vary(&r));
+        assert_eq!(vary(&r), "Cookie, origin, access-control-request-method, access-control-request-headers");
         let r = alice.get("/api/messages").send().await.unwrap();
         assert_eq!(r.status(), 200);
         assert_eq!(cache(&r).as_deref(), Some("private"));

@@ -3,6 +3,7 @@
 
 mod cors;
 mod gate;
+mod head_timer;
 mod serve;
 
 use axum::extract::Request;

@@ -4,6 +4,7 @@
 use std::sync::Arc;
 
 use super::app;
+use super::head_timer::Heads;
 use crate::state::AppState;
 
 /// Serves until `shutdown` completes, then stops gracefully: `/readyz` answers 503,
@@ -11,14 +12,15 @@ use crate::state::AppState;
 /// requests in flight get `shutdown_timeout` to finish.
 ///
 /// Each connection must send a request's head within `header_timeout` (hyper's
-/// timer, which axum's `serve` leaves unset: idle and trickling connections were
-/// kept for ever), and at most `max_connections` are served at once.
+/// timeout, which axum's `serve` leaves unset: idle and trickling connections were
+/// kept for ever; its timer is `head_timer`'s), and at most `max_connections` are
+/// served at once.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     state: AppState,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    use hyper_util::rt::{TokioIo, TokioTimer};
+    use hyper_util::rt::TokioIo;
 
     state.db.open_shared().await;
     let settings = state.settings.clone();
@@ -26,9 +28,9 @@ pub async fn serve(
     // HTTP/1 only: telling HTTP/2 apart waits for the first bytes with no timeout
     // (and browsers speak HTTP/2 only over TLS, which a proxy in front ends)
     let mut builder = hyper::server::conn::http1::Builder::new();
-    builder
-        .timer(TokioTimer::new())
-        .header_read_timeout(settings.header_timeout);
+    builder.header_read_timeout(settings.header_timeout);
+    let heads = Arc::new(Heads::default());
+    Heads::watch(&heads, settings.header_timeout);
     let permits = Arc::new(tokio::sync::Semaphore::new(settings.max_connections));
     let connections = tokio_util::task::TaskTracker::new();
     let (stop, stopping) = tokio::sync::watch::channel(false);
@@ -75,7 +77,7 @@ pub async fn serve(
                 }
             })
             .service(service.clone());
-        let conn = builder.serve_connection(
+        let conn = builder.clone().timer(heads.timer()).serve_connection(
             TokioIo::new(tcp),
             hyper_util::service::TowerToHyperService::new(service),
         );

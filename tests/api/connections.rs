@@ -35,6 +35,31 @@ async fn until_closed(tcp: &mut TcpStream) -> String {
     String::from_utf8_lossy(&seen).into_owned()
 }
 
+/// One whole response: its head and the body its `Content-Length` gives.
+async fn response(tcp: &mut TcpStream) -> String {
+    let mut seen = Vec::new();
+    let mut buf = [0u8; 4096];
+    loop {
+        let n = tcp.read(&mut buf).await.unwrap();
+        assert!(n > 0, "closed after {}", String::from_utf8_lossy(&seen));
+        seen.extend_from_slice(&buf[..n]);
+        let text = String::from_utf8_lossy(&seen).into_owned();
+        if let Some((head, body)) = text.split_once("\r\n\r\n") {
+            let length = head
+                .lines()
+                .find_map(|l| {
+                    l.to_ascii_lowercase()
+                        .strip_prefix("content-length: ")
+                        .map(str::to_owned)
+                })
+                .expect("a Content-Length");
+            if body.len() >= length.trim().parse::<usize>().unwrap() {
+                return text;
+            }
+        }
+    }
+}
+
 const HEALTHZ: &[u8] = b"GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n";
 
 both_backends! {
@@ -62,6 +87,19 @@ both_backends! {
         let seen = until_closed(&mut tcp).await;
         assert!(seen.starts_with("HTTP/1.1 200 OK"), "{seen}");
         assert_eq!(seen.matches("HTTP/1.1").count(), 1, "{seen}");
+    }
+
+    async fn a_kept_alive_connection_in_use_outlives_the_header_timeout(app, |s| { s.header_timeout = Duration::from_secs(1); }) {
+        let mut tcp = connect(&app).await;
+        // each head comes well within the timeout; together they take three times it
+        for _ in 0..10 {
+            tcp.write_all(HEALTHZ).await.unwrap();
+            let head = tokio::time::timeout(GUARD, response(&mut tcp)).await.expect("no answer");
+            assert!(head.starts_with("HTTP/1.1 200 OK"), "{head}");
+            tokio::time::sleep(Duration::from_millis(300)).await;
+        }
+        // and once idle, it is closed all the same
+        assert_eq!(until_closed(&mut tcp).await, "");
     }
 
     async fn connections_over_the_cap_wait_for_a_free_one(app, |s| { s.max_connections = 2; }) {

@@ -75,7 +75,7 @@ pub mod vars {
         STREAM_BUFFER { default: Some("1024"), meaning: "messages a stream client may fall behind before it is disconnected (it resumes with `Last-Event-ID`)" }
         SEND_TIMEOUT { default: Some("60s"), meaning: "a connection whose client takes no data for this long is closed (Linux `TCP_USER_TIMEOUT`); `0` leaves it to the system" }
         STATIC_DIR { default: None, note: "empty (none)", meaning: "a built frontend to serve beside the API (`serve --static DIR` overrides it); see [The example frontend](#the-example-frontend)" }
-        HEADER_READ_TIMEOUT { default: Some("30s"), meaning: "a connection must send a request's head within this, when it opens and between requests (so also the keep-alive idle timeout), or it is closed; streams are not affected" }
+        HEADER_READ_TIMEOUT { default: Some("30s"), meaning: "a connection must send a request's head within this, when it opens and between requests (so also the keep-alive idle timeout), or it is closed, to within a tenth of this; streams are not affected" }
         MAX_CONNECTIONS { default: Some("10000"), meaning: "connections served at once (more wait to be accepted); lowered to fit the open-file limit, whose soft value is raised to the hard one at start" }
         SHUTDOWN_TIMEOUT { default: Some("30s"), meaning: "on SIGTERM, how long requests still running may take" }
         DATABASE_TIMEOUT { default: Some("4s"), meaning: "PostgreSQL: a request waiting longer on it (connecting, a pooled connection, a statement) is answered 503; also the statement timeout, `connect_timeout` and `tcp_user_timeout` of every connection" }

@@ -13,15 +13,14 @@ use tower_http::cors::{AllowOrigin, Cors, CorsLayer};
 use crate::config::Settings;
 
 /// What tower-http's CORS layer answered in `Vary` on every response: the layer is
-/// now skipped where no CORS is asked for (see [`CrossOrigin`]), so it is added
-/// here, to every response alike.
+/// now skipped where no CORS is asked for (see [`CrossOrigin`]), so `gate` adds it
+/// to every response alike. A literal, so that `gate` can join it to `Cookie`.
 macro_rules! cors_vary {
     () => {
         "origin, access-control-request-method, access-control-request-headers"
     };
 }
 pub(super) use cors_vary;
-pub(super) const CORS_VARY: &str = cors_vary!();
 
 /// tower-http's CORS layer, for the requests that ask for CORS: those with an
 /// `Origin` header, and preflights. Any other request skips it: the layer builds

@@ -11,7 +11,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Router;
 use futures_util::future::BoxFuture;
 
-use super::cors::{cors_vary, CORS_VARY};
+use super::cors::cors_vary;
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -281,7 +281,7 @@ const FIXED_HEADERS: [(HeaderName, HeaderValue); 4] = [
     ),
     (header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")),
 ];
-const CORS_VARY_VALUE: HeaderValue = HeaderValue::from_static(CORS_VARY);
+const CORS_VARY: HeaderValue = HeaderValue::from_static(cors_vary!());
 const VARY_COOKIE: HeaderValue = HeaderValue::from_static("Cookie");
 const VARY_COOKIE_AND_CORS: HeaderValue =
     HeaderValue::from_static(concat!("Cookie, ", cors_vary!()));
@@ -306,9 +306,9 @@ impl SecurityHeaders {
             {
                 vary.insert(VARY_COOKIE_AND_CORS);
             }
-            header::Entry::Occupied(mut vary) => vary.append(CORS_VARY_VALUE),
+            header::Entry::Occupied(mut vary) => vary.append(CORS_VARY),
             header::Entry::Vacant(vary) => {
-                vary.insert(CORS_VARY_VALUE);
+                vary.insert(CORS_VARY);
             }
         }
         if let Some(hsts) = &self.hsts {

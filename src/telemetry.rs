@@ -14,7 +14,7 @@ use serde_json::{json, Value};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::json::Json;
+use crate::json::{Json, RESPONSE_HEADERS};
 use crate::state::AppState;
 
 /// Counts and times every request under its route pattern (`/api/tasks/{id}/`),
@@ -63,8 +63,11 @@ where
         Box::pin(async move {
             let mut response = answer.await?;
             // the layers outside add some ten headers: room for them in one step
-            // rather than in the map's successive doublings
-            response.headers_mut().reserve(12);
+            // rather than in the map's successive doublings (a JSON answer has it)
+            let headers = response.headers_mut();
+            if headers.capacity() < RESPONSE_HEADERS {
+                headers.reserve(RESPONSE_HEADERS);
+            }
             if let Some(route) = route {
                 let status = response.status().as_u16();
                 state

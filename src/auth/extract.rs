@@ -106,7 +106,10 @@ impl FromRequestParts<AppState> for MaybeUser {
             return Ok(cached.clone());
         }
         let found = MaybeUser(authenticate(parts, state).await?);
-        parts.extensions.insert(found.clone());
+        // without credentials finding the caller again costs less than keeping it
+        if found.0.is_some() || parts.headers.contains_key(header::COOKIE) {
+            parts.extensions.insert(found.clone());
+        }
         Ok(found)
     }
 }

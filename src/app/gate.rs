@@ -66,7 +66,7 @@ const REQUEST_ID_HEADER: HeaderName = HeaderName::from_static("x-request-id");
 /// What every request passes before the router and every response after it, as
 /// one service of its own: the request id, the access line, the Host check, the
 /// body limit, DRF's 405 body, the session's cookie and the security headers. The
-/// id is the client's `X-Request-Id` or a new UUID, on the request, in the scope of
+/// id is the client's `X-Request-Id` or a new UUID, in the scope of
 /// its log lines and on the response. `middleware::from_fn` cloned and boxed the
 /// router for every request and moved the request through two more futures; with
 /// two `map_response` layers, an eighth of the instructions of a one-row read.
@@ -117,7 +117,7 @@ where
     }
 }
 
-async fn gate<S>(state: AppState, mut req: Request, inner: S) -> Response
+async fn gate<S>(state: AppState, req: Request, inner: S) -> Response
 where
     S: tower::Service<Request, Response = Response, Error = Infallible>,
 {
@@ -126,9 +126,7 @@ where
         None => {
             let mut text = uuid::Uuid::encode_buffer();
             let text = uuid::Uuid::new_v4().hyphenated().encode_lower(&mut text);
-            let id = HeaderValue::from_str(text).expect("a UUID is a header value");
-            req.headers_mut().insert(REQUEST_ID_HEADER, id.clone());
-            id
+            HeaderValue::from_str(text).expect("a UUID is a header value")
         }
     };
     let access = crate::observe::access::Pending::start(req.method(), req.uri());
@@ -258,6 +256,10 @@ async fn read_body(state: &AppState, req: Request) -> Result<Request, Response> 
     }
     // Read the body now: a request refused before its handler reads the body (401,
     // 403) would otherwise leave it unread, and the connection would be dropped.
+    // A body known to be empty (a GET) has nothing to read.
+    if axum::body::HttpBody::size_hint(req.body()).exact() == Some(0) {
+        return Ok(req);
+    }
     let (parts, body) = req.into_parts();
     match axum::body::to_bytes(body, state.settings.body_limit).await {
         Ok(bytes) => Ok(Request::from_parts(parts, axum::body::Body::from(bytes))),

@@ -66,10 +66,10 @@ const REQUEST_ID_HEADER: HeaderName = HeaderName::from_static("x-request-id");
 /// What every request passes before the router and every response after it, as
 /// one service of its own: the request id, the access line, the Host check, the
 /// body limit, DRF's 405 body, the session's cookie and the security headers. The
-/// id is the client's `X-Request-Id` or a new UUID, in the scope of
-/// its log lines and on the response. `middleware::from_fn` cloned and boxed the
-/// router for every request and moved the request through two more futures; with
-/// two `map_response` layers, an eighth of the instructions of a one-row read.
+/// id is the client's `X-Request-Id` or a new UUID, in the scope of its log lines
+/// and on the response. `middleware::from_fn` cloned and boxed the router for every
+/// request and moved the request through two more futures; with two `map_response`
+/// layers, an eighth of the instructions of a one-row read.
 #[derive(Clone)]
 pub(super) struct GateLayer {
     pub(super) state: AppState,

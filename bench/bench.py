@@ -11,6 +11,7 @@ and prints req/s, p50/p99 latency, non-2xx counts and memory (VmRSS, PSS, VmHWM)
   python3 bench/bench.py --compare           # + the Django reference (gunicorn), side by side
   python3 bench/bench.py --postgres --compare
   python3 bench/bench.py --floor             # + ../shared/floor's floor-rusqlite (3 reads)
+  python3 bench/bench.py --postgres --pg-floor  # + bench/pg-floor on Hearth's database (the list)
   python3 bench/bench.py --compare --floor --json /tmp/run.json
   python3 bench/bench.py --report /tmp/run.json      # the tables again, from the raw results
 
@@ -44,6 +45,7 @@ SHARED = os.path.abspath(os.environ.get("HEARTH_SHARED", os.path.join(REPO, ".."
 SHARED_BENCH = os.path.join(SHARED, "bench")
 REFERENCE = os.path.join(SHARED, "reference")
 FLOOR = os.path.join(SHARED, "floor")
+PG_FLOOR = os.path.join(HERE, "pg-floor")
 COUNTS = {"ALBUMS": 20, "SONGS": 200, "MESSAGES": 1000, "TASKS": 200}
 STAFF = "admin"
 HZ = os.sysconf("SC_CLK_TCK")
@@ -356,6 +358,12 @@ def build_floor():
     return bins
 
 
+def build_pg_floor():
+    log("bench: cargo build --release in bench/pg-floor (a no-op when up to date)")
+    run(["cargo", "build", "--release", "--quiet"], cwd=PG_FLOOR, timeout=3600)
+    return os.path.join(PG_FLOOR, "target", "release", "pg-floor")
+
+
 def git_state():
     try:
         rev = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True,
@@ -442,7 +450,7 @@ def endpoints(login_conns, conns):
     return [
         ("GET /music/song", "GET", "/music/song", False, None, conns, reads),
         ("GET /music/song/<id>", "GET", "/music/song/{song}", False, None, conns, reads),
-        ("GET /api/messages?limit=100", "GET", "/api/messages?limit=100", True, None, conns, reads),
+        ("GET /api/messages?limit=100", "GET", "/api/messages?limit=100", True, None, conns, reads + ("pg-floor",)),
         ("GET /api/tasks/", "GET", "/api/tasks/", True, None, conns, both),
         ("POST /api/messages", "POST", "/api/messages", True, '{"text":"bench message"}', conns, both),
         ("POST /api/tasks/", "POST", "/api/tasks/", True, '{"title":"bench task","completed":false}', conns, both),
@@ -460,6 +468,9 @@ def parse_args():
     p.add_argument("--compare", action="store_true", help="also run the Django reference (../shared/reference)")
     p.add_argument("--floor", action="store_true", help="also run ../shared/floor's floor-rusqlite (3 reads)")
     p.add_argument("--postgres", action="store_true", help="PostgreSQL instead of SQLite (fresh databases)")
+    p.add_argument("--pg-floor", action="store_true",
+                   help="with --postgres: also run bench/pg-floor, the least code for the message list, on Hearth's "
+                        "database")
     p.add_argument("--pg-url", default=env("BENCH_PG_URL", "postgres://postgres@127.0.0.1:5432"),
                    help="PostgreSQL server for --postgres (loopback; default %(default)s)")
     p.add_argument("--json", metavar="PATH", help="write the raw results as JSON")
@@ -490,6 +501,9 @@ def main():
     oha = find_oha(args.oha)
     hearth_bin = build_hearth(args)
     floor_bins = build_floor() if args.floor else None
+    if args.pg_floor and not args.postgres:
+        die("--pg-floor needs --postgres")
+    pg_floor_bin = build_pg_floor() if args.pg_floor else None
     if args.floor and args.postgres:
         log("bench: note: floor-rusqlite serves SQLite only; with --postgres it is Hearth on PostgreSQL "
             "against the floor on SQLite")
@@ -579,6 +593,16 @@ def main():
             res["memory"]["floor"] = {"idle_after_start": memory(floor.proc.pid)}
             targets["floor"] = {"server": floor, "token": token, "song": 101}
 
+        # --- bench/pg-floor on Hearth's own database: the same rows, and Hearth's tokens hold there
+        if pg_floor_bin:
+            penv = dict(os.environ, PG_FLOOR_URL=henv["DATABASE_URL"], SECRET_KEY=henv["SECRET_KEY"])
+            pport = free_port()
+            pg_floor = Server("pg-floor", [pg_floor_bin], dict(penv, PG_FLOOR_ADDR=f"127.0.0.1:{pport}"), work,
+                              pport, os.path.join(work, "pg-floor.log")).start()
+            pg_floor.wait_status("/api/messages", None, limit=30)
+            res["memory"]["pg-floor"] = {"idle_after_start": memory(pg_floor.proc.pid)}
+            targets["pg-floor"] = {"server": pg_floor, "login_at": "hearth"}
+
         # --- seed Hearth and the reference through the API (compare.py's seed)
         log(f"bench: seeding {COUNTS}, bench user {bench_user} (seed from {SEED_SOURCE})")
         for n in ("hearth", "reference"):
@@ -604,8 +628,9 @@ def main():
             if only and not any(o in label for o in only):
                 continue
             names = [n for n in targets if n in serves]
-            tokens = {n: targets[n].get("token") or api_login(targets[n]["server"].base, *targets[n]["login"])
-                      for n in names if auth}  # a fresh access token per endpoint (they live 30 minutes)
+            tokens = {n: targets[n].get("token") or api_login(
+                targets[targets[n].get("login_at", n)]["server"].base,
+                *targets[targets[n].get("login_at", n)]["login"]) for n in names if auth}  # a fresh access token per endpoint (they live 30 minutes)
             for r in range(args.rounds):
                 for n in (names if r % 2 == 0 else names[::-1]):
                     headers = {"Authorization": f"Bearer {tokens[n]}"} if auth else {}
@@ -664,8 +689,8 @@ def main():
 def report(res):
     runs = res["runs"]
     labels = list(dict.fromkeys(x["endpoint"] for x in runs))
-    present = [n for n in ("hearth", "reference", "floor") if any(x["target"] == n for x in runs)]
-    names = {"hearth": "Hearth", "reference": "reference", "floor": "floor-rusqlite"}
+    present = [n for n in ("hearth", "reference", "floor", "pg-floor") if any(x["target"] == n for x in runs)]
+    names = {"hearth": "Hearth", "reference": "reference", "floor": "floor-rusqlite", "pg-floor": "pg-floor"}
 
     def med(label, n, key):
         xs = [x[key] for x in runs if x["endpoint"] == label and x["target"] == n and x[key] is not None]

@@ -17,6 +17,7 @@ use crate::error::ApiError;
 mod batch;
 pub mod counts;
 mod errors;
+mod local;
 mod migrate;
 mod pg;
 mod pool;
@@ -121,6 +122,8 @@ pub struct Db {
     backend: Backend,
     /// PostgreSQL: the connections that reads share (`Db::load`).
     shared: Option<Arc<Shared>>,
+    /// SQLite: each thread's own connection for reads (`Db::load`).
+    local: Option<local::Local>,
     /// SQLite: the thread that runs every write (see [`Db::run_then`]).
     writer: Option<Writer>,
     /// PostgreSQL: inserts that go out together (see [`Db::insert`]).
@@ -173,11 +176,13 @@ impl Db {
             .map(|path| pool::start_checkpointer(path).map(Arc::new))
             .transpose()?;
         let writer = sqlite_path.as_deref().map(Writer::start).transpose()?;
+        let local = sqlite_path.as_deref().map(local::Local::new);
         let batches = pg.as_ref().map(|_| Arc::default());
         Ok(Self {
             pool,
             backend,
             shared,
+            local,
             writer,
             batches,
             pg: pg.map(Arc::new),

@@ -2,9 +2,9 @@
 //! query built by a function of the domain's `queries`, not yet run) handed to
 //! [`Db::load`], [`Db::first`] or [`Db::page`], which choose the path: on
 //! PostgreSQL a connection the requests share (`shared`), falling back to the pool;
-//! on SQLite the pool, inline when a connection is idle. Anything else is a closure:
-//! [`Db::read`] for reads, on a pooled connection; [`Db::run`] for writes, on
-//! SQLite's writer thread (`writer`) or a pooled PostgreSQL connection.
+//! on SQLite the thread's own connection (`local`), else the pool. Anything else
+//! is a closure: [`Db::read`] for reads, on a pooled connection; [`Db::run`] for
+//! writes, on SQLite's writer thread (`writer`) or a pooled PostgreSQL connection.
 
 use diesel::query_dsl::methods::LoadQuery;
 use diesel::{PgConnection, RunQueryDsl, SqliteConnection};
@@ -48,9 +48,23 @@ impl Db {
         U: Send + 'static,
     {
         let Some(readers) = &self.shared else {
-            return self
-                .read(move |conn| Ok(native!(conn, |c| query.load(c))?))
-                .await;
+            let Some(local) = &self.local else {
+                return self
+                    .read(move |conn| Ok(native!(conn, |c| query.load(c))?))
+                    .await;
+            };
+            return match local.run(move |c| Ok(query.load(c)?)) {
+                Ok(rows) => rows,
+                Err(load) => {
+                    self.read(move |conn| match conn {
+                        Conn::Sqlite(c) => load(c),
+                        Conn::Pg(_) => Err(ApiError::Internal(anyhow::anyhow!(
+                            "a SQLite read on a PostgreSQL connection"
+                        ))),
+                    })
+                    .await
+                }
+            };
         };
         self.bounded(async {
             if let Some(ticket) = readers.take() {

@@ -236,6 +236,53 @@ async fn the_sqlite_write_ahead_log_is_emptied_after_a_reader_held_it() {
     assert_eq!(r.headers()["x-total-count"], posted.to_string().as_str());
 }
 
+/// Each thread keeps a SQLite connection for reads: one thread serving two
+/// databases reads each one's own rows, and a database no longer served leaves its
+/// connection to the next.
+#[tokio::test(flavor = "current_thread")]
+async fn sqlite_databases_served_from_one_thread_each_read_their_own_rows() {
+    let first = TestApp::spawn(Backend::Sqlite, |_| {}).await.unwrap();
+    let second = TestApp::spawn(Backend::Sqlite, |_| {}).await.unwrap();
+    let mut apps = vec![(first, "in the first"), (second, "in the second")];
+    async fn post(app: &TestApp, text: &str) -> Actor {
+        let alice = app.user("alice").await;
+        let r = alice
+            .post("/api/messages")
+            .json(&json!({ "text": text }))
+            .send()
+            .await
+            .unwrap();
+        expect(r, 201).await;
+        alice
+    }
+    async fn texts(alice: &Actor) -> Vec<String> {
+        let r = alice.get("/api/messages").send().await.unwrap();
+        let body = expect(r, 200).await;
+        let rows = body.as_array().unwrap();
+        rows.iter()
+            .map(|m| m["text"].as_str().unwrap().to_owned())
+            .collect()
+    }
+    let mut clients = Vec::new();
+    for (app, text) in &apps {
+        clients.push(post(app, text).await);
+    }
+    for _ in 0..3 {
+        for ((_, text), alice) in apps.iter().zip(&clients) {
+            assert_eq!(texts(alice).await, [*text]);
+        }
+    }
+    drop(apps.remove(0));
+    clients.remove(0);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let third = TestApp::spawn(Backend::Sqlite, |_| {}).await.unwrap();
+    let alice = post(&third, "in the third").await;
+    for _ in 0..3 {
+        assert_eq!(texts(&alice).await, ["in the third"]);
+        assert_eq!(texts(&clients[0]).await, ["in the second"]);
+    }
+}
+
 both_backends! {
     async fn inserts_sent_together_fail_alone_and_return_their_own_rows(app) {
         use hearth::domains::tasks::queries::{Add, TaskRow};

@@ -1,0 +1,79 @@
+//! SQLite: each thread's own connection for one read statement at a time.
+//!
+//! A read from the pool takes its lock twice, reads the clock, and lends a
+//! connection that the other core used last, its page cache and statements in that
+//! core's caches. A thread that keeps a connection of its own does none of that;
+//! `shared` is PostgreSQL's answer to the same question.
+
+use std::cell::RefCell;
+use std::sync::{Arc, Weak};
+
+use diesel::connection::SimpleConnection as _;
+use diesel::{Connection as _, SqliteConnection};
+
+use crate::error::ApiError;
+
+thread_local! {
+    /// This thread's connection and the database it belongs to.
+    static CONN: RefCell<Option<(Weak<()>, SqliteConnection)>> = const { RefCell::new(None) };
+}
+
+/// One database's share of the threads' connections. Clones are the same database.
+#[derive(Clone)]
+pub(super) struct Local {
+    path: Arc<str>,
+    /// Alive while a clone of this database is: a thread's connection to a database
+    /// no longer served is replaced, one to a database still served is left alone.
+    owner: Arc<()>,
+}
+
+impl Local {
+    pub(super) fn new(path: &str) -> Self {
+        Self {
+            path: path.into(),
+            owner: Arc::new(()),
+        }
+    }
+
+    /// `work` on this thread's connection, or `Err(work)` back when the thread's
+    /// connection belongs to another database still in use (tests serve several from
+    /// one thread) or none could be opened: the pool then runs it.
+    pub(super) fn run<R, F>(&self, work: F) -> Result<Result<R, ApiError>, F>
+    where
+        F: FnOnce(&mut SqliteConnection) -> Result<R, ApiError>,
+    {
+        let mut work = Some(work);
+        let done = CONN.try_with(|slot| {
+            let mut slot = slot.try_borrow_mut().ok()?;
+            match &*slot {
+                Some((owner, _)) if std::ptr::eq(owner.as_ptr(), Arc::as_ptr(&self.owner)) => {}
+                Some((owner, _)) if owner.strong_count() > 0 => return None,
+                _ => match open(&self.path) {
+                    Ok(conn) => *slot = Some((Arc::downgrade(&self.owner), conn)),
+                    Err(err) => {
+                        tracing::debug!(error = %err, "cannot open a reading connection");
+                        return None;
+                    }
+                },
+            }
+            let (_, conn) = slot.as_mut()?;
+            let result = work.take()?(conn);
+            if matches!(result, Err(ApiError::Unavailable(_))) {
+                // as the pool does with a connection found lost
+                *slot = None;
+            }
+            Some(result)
+        });
+        match (done, work) {
+            (Ok(Some(result)), _) => Ok(result),
+            (_, Some(work)) => Err(work),
+            (_, None) => unreachable!("`work` is taken only to be run"),
+        }
+    }
+}
+
+fn open(path: &str) -> anyhow::Result<SqliteConnection> {
+    let mut conn = SqliteConnection::establish(path)?;
+    conn.batch_execute(super::pool::SQLITE_SESSION)?;
+    Ok(conn)
+}

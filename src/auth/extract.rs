@@ -102,10 +102,17 @@ impl FromRequestParts<AppState> for MaybeUser {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        if !parts.headers.contains_key(header::AUTHORIZATION)
+            && !parts.headers.contains_key(header::COOKIE)
+        {
+            return Ok(MaybeUser(None));
+        }
         if let Some(cached) = parts.extensions.get::<MaybeUser>() {
             return Ok(cached.clone());
         }
-        let found = MaybeUser(authenticate(parts, state).await?);
+        // boxed: the lookups' futures (kilobytes) would otherwise be part of every
+        // handler's future, moved with it, anonymous or not
+        let found = MaybeUser(Box::pin(authenticate(parts, state)).await?);
         // without credentials finding the caller again costs less than keeping it
         if found.0.is_some() || parts.headers.contains_key(header::COOKIE) {
             parts.extensions.insert(found.clone());

@@ -59,6 +59,12 @@ impl Sink {
     fn flush(&self, spare: &mut Vec<u8>) {
         let mut batches = self.batches.lock().unwrap_or_else(PoisonError::into_inner);
         batches.retain(|batch| {
+            // looked at before the lines are taken: a thread that has ended adds none
+            // (the fence pairs with the release of its `Arc`, after its last line)
+            let ended = Arc::strong_count(batch) == 1;
+            if ended {
+                std::sync::atomic::fence(std::sync::atomic::Ordering::Acquire);
+            }
             {
                 let mut lines = batch.lock().unwrap_or_else(PoisonError::into_inner);
                 std::mem::swap(&mut *lines, spare);
@@ -70,7 +76,7 @@ impl Sink {
                 }
                 spare.clear();
             }
-            Arc::strong_count(batch) > 1
+            !ended
         });
     }
 }

@@ -246,13 +246,7 @@ async fn sqlite_databases_served_from_one_thread_each_read_their_own_rows() {
     let mut apps = vec![(first, "in the first"), (second, "in the second")];
     async fn post(app: &TestApp, text: &str) -> Actor {
         let alice = app.user("alice").await;
-        let r = alice
-            .post("/api/messages")
-            .json(&json!({ "text": text }))
-            .send()
-            .await
-            .unwrap();
-        expect(r, 201).await;
+        post_message(&alice, text).await;
         alice
     }
     async fn texts(alice: &Actor) -> Vec<String> {

@@ -342,6 +342,17 @@ pub async fn json_of(r: Response) -> (StatusCode, Value) {
 }
 
 /// Asserts the status and returns the JSON body.
+/// Posts a message as `actor`; its body, after checking the 201.
+pub async fn post_message(actor: &Actor, text: &str) -> Value {
+    let r = actor
+        .post("/api/messages")
+        .json(&json!({ "text": text }))
+        .send()
+        .await
+        .unwrap();
+    expect(r, 201).await
+}
+
 pub async fn expect(r: Response, status: u16) -> Value {
     let method_url = r.url().to_string();
     let (got, body) = json_of(r).await;

@@ -9,19 +9,6 @@ use crate::helpers::*;
 const NOT_FOUND: &str = "No Message matches the given query.";
 const NO_PERMISSION: &str = "You do not have permission to perform this action.";
 
-async fn post_message(actor: &Actor, text: &str) -> Value {
-    expect(
-        actor
-            .post("/api/messages")
-            .json(&json!({ "text": text }))
-            .send()
-            .await
-            .unwrap(),
-        201,
-    )
-    .await
-}
-
 fn detail_path(message: &Value) -> String {
     format!("/api/messages/{}", message["id"])
 }

@@ -96,16 +96,6 @@ impl Events {
     }
 }
 
-async fn post_message(actor: &Actor, text: &str) -> Value {
-    let r = actor
-        .post("/api/messages")
-        .json(&json!({ "text": text }))
-        .send()
-        .await
-        .unwrap();
-    expect(r, 201).await
-}
-
 /// The same user posting to another instance.
 async fn post_to(app: &TestApp, actor: &Actor, text: &str) -> Value {
     let r = app

@@ -156,8 +156,7 @@ where
         Ok(req) => req,
         Err(refused) => return refused,
     };
-    let credentials = req.headers().contains_key(header::AUTHORIZATION)
-        || req.headers().contains_key(header::COOKIE);
+    let credentials = crate::auth::extract::carries_credentials(req.headers());
     let stale = crate::auth::extract::StaleSession::watch(&mut req);
     let answer = inner.call(req).await;
     let mut response = method_not_allowed(method, answer.unwrap_or_else(|never| match never {}));

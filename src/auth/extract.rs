@@ -98,13 +98,16 @@ impl MaybeUser {
     }
 }
 
+/// Whether a request carries anything that could name a caller: a token or a cookie.
+pub fn carries_credentials(headers: &HeaderMap) -> bool {
+    headers.contains_key(header::AUTHORIZATION) || headers.contains_key(header::COOKIE)
+}
+
 impl FromRequestParts<AppState> for MaybeUser {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        if !parts.headers.contains_key(header::AUTHORIZATION)
-            && !parts.headers.contains_key(header::COOKIE)
-        {
+        if !carries_credentials(&parts.headers) {
             return Ok(MaybeUser(None));
         }
         if let Some(cached) = parts.extensions.get::<MaybeUser>() {

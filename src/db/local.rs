@@ -8,8 +8,7 @@
 use std::cell::RefCell;
 use std::sync::{Arc, Weak};
 
-use diesel::connection::SimpleConnection as _;
-use diesel::{Connection as _, SqliteConnection};
+use diesel::SqliteConnection;
 
 use crate::error::ApiError;
 
@@ -48,7 +47,7 @@ impl Local {
             match &*slot {
                 Some((owner, _)) if std::ptr::eq(owner.as_ptr(), Arc::as_ptr(&self.owner)) => {}
                 Some((owner, _)) if owner.strong_count() > 0 => return None,
-                _ => match open(&self.path) {
+                _ => match super::pool::open_sqlite(&self.path) {
                     Ok(conn) => *slot = Some((Arc::downgrade(&self.owner), conn)),
                     Err(err) => {
                         tracing::debug!(error = %err, "cannot open a reading connection");
@@ -70,10 +69,4 @@ impl Local {
             (_, None) => unreachable!("`work` is taken only to be run"),
         }
     }
-}
-
-fn open(path: &str) -> anyhow::Result<SqliteConnection> {
-    let mut conn = SqliteConnection::establish(path)?;
-    conn.batch_execute(super::pool::SQLITE_SESSION)?;
-    Ok(conn)
 }

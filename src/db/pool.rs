@@ -74,6 +74,14 @@ pub(super) fn pg_session(timeout: Duration) -> String {
 pub(super) const SQLITE_SESSION: &str = "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; \
      PRAGMA foreign_keys=ON; PRAGMA busy_timeout=5000;";
 
+/// A SQLite connection with [`SQLITE_SESSION`]'s settings, pooled or a thread's own.
+pub(super) fn open_sqlite(path: &str) -> Result<SqliteConnection, r2d2::Error> {
+    let mut conn = SqliteConnection::establish(path).map_err(r2d2::Error::ConnectionError)?;
+    conn.batch_execute(SQLITE_SESSION)
+        .map_err(r2d2::Error::QueryError)?;
+    Ok(conn)
+}
+
 impl Manager {
     pub(super) fn new(target: Target, pg: Option<PgUrl>, timeout: Duration) -> Self {
         Self {
@@ -96,13 +104,7 @@ impl Manager {
                     .map_err(r2d2::Error::QueryError)?;
                 Ok(Conn::Pg(conn))
             }
-            Target::Sqlite(path) => {
-                let mut conn =
-                    SqliteConnection::establish(path).map_err(r2d2::Error::ConnectionError)?;
-                conn.batch_execute(SQLITE_SESSION)
-                    .map_err(r2d2::Error::QueryError)?;
-                Ok(Conn::Sqlite(conn))
-            }
+            Target::Sqlite(path) => open_sqlite(path).map(Conn::Sqlite),
         }
     }
 }

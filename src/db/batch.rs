@@ -26,8 +26,14 @@ use crate::error::ApiError;
 pub trait Inserts: 'static {
     type Row: Send + 'static;
     type Out: Send + 'static;
-    /// Inserts `rows` in one statement; what each became, in the rows' order.
+    /// Inserts `rows` in one statement; what they became, in whatever order the
+    /// statement returned them: PostgreSQL does not promise the rows' order.
     fn insert(conn: &mut Conn, rows: &[Self::Row]) -> Result<Vec<Self::Out>, ApiError>;
+
+    /// True when `out` holds what `row` was given: the owner and the content, all
+    /// but what the database chose (the id). Two rows it cannot tell apart are the
+    /// same request made twice, and either answer is right for both.
+    fn became(row: &Self::Row, out: &Self::Out) -> bool;
 
     /// Inserts one row, in a write of the caller's own (the admin's, say).
     fn insert_one(conn: &mut Conn, row: &Self::Row) -> Result<Self::Out, ApiError> {
@@ -161,23 +167,62 @@ async fn drain<I: Inserts>(db: Db, queue: Arc<Queue<I>>) {
     }
 }
 
+/// Why a batch's statement was undone.
+enum Undone {
+    Failed(ApiError),
+    /// Its returned rows could not each be given to one row of the batch.
+    Unpaired,
+}
+
+impl From<diesel::result::Error> for Undone {
+    fn from(err: diesel::result::Error) -> Self {
+        Self::Failed(err.into())
+    }
+}
+
 /// Every row's own result: all in one statement, or, when that failed on the
-/// data, one by one.
+/// data or its rows could not be told apart, one by one. The statement runs in a
+/// transaction so that a batch whose answer cannot be paired is not stored twice.
 fn run<I: Inserts>(conn: &mut Conn, rows: Vec<I::Row>) -> Vec<Result<I::Out, ApiError>> {
-    match I::insert(conn, &rows) {
-        Ok(outs) if outs.len() == rows.len() => outs.into_iter().map(Ok).collect(),
-        Ok(outs) => {
-            let err = ApiError::Internal(anyhow::anyhow!(
-                "{} rows inserted, {} returned",
-                rows.len(),
-                outs.len()
-            ));
+    if rows.len() == 1 {
+        return vec![I::insert_one(conn, &rows[0])];
+    }
+    let batch = diesel::Connection::transaction(conn, |conn| {
+        let outs = I::insert(conn, &rows).map_err(Undone::Failed)?;
+        pair::<I>(&rows, outs).ok_or(Undone::Unpaired)
+    });
+    match batch {
+        Ok(outs) => outs.into_iter().map(Ok).collect(),
+        Err(Undone::Failed(err @ ApiError::Unavailable(_))) => {
             rows.iter().map(|_| Err(again(&err))).collect()
         }
-        Err(err) if rows.len() == 1 => vec![Err(err)],
-        Err(err @ ApiError::Unavailable(_)) => rows.iter().map(|_| Err(again(&err))).collect(),
-        Err(_) => rows.iter().map(|row| I::insert_one(conn, row)).collect(),
+        Err(Undone::Unpaired) => {
+            tracing::error!("a batch's returned rows did not match its rows; inserting one by one");
+            rows.iter().map(|row| I::insert_one(conn, row)).collect()
+        }
+        Err(Undone::Failed(_)) => rows.iter().map(|row| I::insert_one(conn, row)).collect(),
     }
+}
+
+/// `outs` in the order of `rows`, each the one that [`Inserts::became`] from its
+/// row, or `None` when some row has none. Linear when the order held (as it does
+/// today), quadratic in the batch (at most `MAX_BATCH`) when it did not.
+fn pair<I: Inserts>(rows: &[I::Row], outs: Vec<I::Out>) -> Option<Vec<I::Out>> {
+    if outs.len() != rows.len() {
+        return None;
+    }
+    if rows.iter().zip(&outs).all(|(row, out)| I::became(row, out)) {
+        return Some(outs);
+    }
+    let mut left: Vec<Option<I::Out>> = outs.into_iter().map(Some).collect();
+    rows.iter()
+        .map(|row| {
+            let slot = left
+                .iter_mut()
+                .find(|slot| slot.as_ref().is_some_and(|out| I::became(row, out)))?;
+            slot.take()
+        })
+        .collect()
 }
 
 /// The same failure again, for each row of a batch: `ApiError` is not `Clone`.
@@ -186,5 +231,57 @@ fn again(err: &ApiError) -> ApiError {
         ApiError::Unavailable(e) => ApiError::Unavailable(anyhow::anyhow!("{e:#}")),
         ApiError::Internal(e) => ApiError::Internal(anyhow::anyhow!("{e:#}")),
         other => ApiError::Internal(anyhow::anyhow!("{other:#}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Rows of (owner, text); what they become adds an id.
+    struct Notes;
+
+    impl Inserts for Notes {
+        type Row = (i64, &'static str);
+        type Out = (i64, i64, &'static str);
+
+        fn insert(_: &mut Conn, _: &[Self::Row]) -> Result<Vec<Self::Out>, ApiError> {
+            unreachable!("the matcher is tested without a database")
+        }
+
+        fn became(row: &Self::Row, out: &Self::Out) -> bool {
+            (row.0, row.1) == (out.1, out.2)
+        }
+    }
+
+    const ROWS: [(i64, &str); 4] = [(1, "a"), (2, "b"), (1, "c"), (2, "b")];
+
+    #[test]
+    fn results_in_the_rows_order_are_kept() {
+        let outs = vec![(10, 1, "a"), (11, 2, "b"), (12, 1, "c"), (13, 2, "b")];
+        assert_eq!(pair::<Notes>(&ROWS, outs.clone()), Some(outs));
+    }
+
+    #[test]
+    fn results_out_of_order_go_to_the_row_they_came_from() {
+        let outs = vec![(12, 1, "c"), (13, 2, "b"), (10, 1, "a"), (11, 2, "b")];
+        let paired = pair::<Notes>(&ROWS, outs).unwrap();
+        for (row, out) in ROWS.iter().zip(&paired) {
+            assert_eq!((row.0, row.1), (out.1, out.2));
+        }
+        let mut ids: Vec<i64> = paired.iter().map(|out| out.0).collect();
+        assert_eq!(ids[..3], [10, 13, 12]);
+        ids.sort_unstable();
+        assert_eq!(ids, [10, 11, 12, 13], "each result is given once");
+    }
+
+    #[test]
+    fn results_that_do_not_match_the_rows_pair_with_none() {
+        let another = vec![(10, 1, "a"), (11, 2, "b"), (12, 3, "c"), (13, 2, "b")];
+        assert_eq!(pair::<Notes>(&ROWS, another), None);
+        let twice = vec![(10, 1, "a"), (11, 1, "a"), (12, 1, "c"), (13, 2, "b")];
+        assert_eq!(pair::<Notes>(&ROWS, twice), None);
+        let fewer = vec![(10, 1, "a"), (11, 2, "b"), (12, 1, "c")];
+        assert_eq!(pair::<Notes>(&ROWS, fewer), None);
     }
 }

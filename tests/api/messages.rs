@@ -63,6 +63,29 @@ both_backends! {
         assert_eq!(expect(r, 201).await["text"], "from a form");
     }
 
+    async fn messages_posted_together_each_answer_their_own_sender_and_text(app) {
+        // on PostgreSQL these go out as multi-row inserts; each answer must be its own row
+        let mut actors = Vec::new();
+        for n in 0..4 {
+            actors.push(app.user(&format!("poster{n}")).await);
+        }
+        let posts = actors.iter().flat_map(|actor| (0..12).map(move |k| async move {
+            let text = format!("{} says {k}", actor.username);
+            let r = actor.post("/api/messages").json(&json!({"text": text})).send().await.unwrap();
+            (actor, text, expect(r, 201).await)
+        }));
+        let answers = futures_util::future::join_all(posts).await;
+        let mut ids = std::collections::HashSet::new();
+        for (actor, text, m) in &answers {
+            assert_eq!(m["text"], text.as_str(), "{m}");
+            assert_eq!(m["sender"], actor.username.as_str(), "{m}");
+            assert!(ids.insert(m["id"].as_i64().unwrap()), "an id answered twice: {m}");
+            let stored = expect(actor.get(&detail_path(m)).send().await.unwrap(), 200).await;
+            assert_eq!(&stored, m);
+        }
+        assert_eq!(app.count("messages").await, 48);
+    }
+
     async fn the_list_is_oldest_first_with_sender_usernames(app) {
         let (alice, bob) = (app.user("alice").await, app.user("bob").await);
         let a = post_message(&alice, "first").await;

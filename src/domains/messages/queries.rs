@@ -113,21 +113,38 @@ impl Inserts for Post {
                 )
             })
             .collect();
-        let ids: Vec<i64> = native!(conn, |c| diesel::insert_into(messages::table)
-            .values(&values)
-            .returning(messages::id)
-            .get_results(c))?;
-        Ok(ids
+        let stored: Vec<(i64, i64, String, NaiveDateTime)> =
+            native!(conn, |c| diesel::insert_into(messages::table)
+                .values(&values)
+                .returning((
+                    messages::id,
+                    messages::sender_id,
+                    messages::text,
+                    messages::timestamp,
+                ))
+                .get_results(c))?;
+        let senders: std::collections::HashMap<i64, &str> = rows
+            .iter()
+            .map(|row| (row.sender_id, row.sender.as_str()))
+            .collect();
+        Ok(stored
             .into_iter()
-            .zip(rows)
-            .map(|(id, row)| Message {
+            .map(|(id, sender_id, text, timestamp)| Message {
                 id,
-                text: row.text.clone(),
-                sender_id: row.sender_id,
-                sender: row.sender.clone(),
-                timestamp: row.timestamp,
+                text,
+                sender_id,
+                sender: senders
+                    .get(&sender_id)
+                    .copied()
+                    .unwrap_or_default()
+                    .to_owned(),
+                timestamp,
             })
             .collect())
+    }
+
+    fn became(row: &NewMessage, out: &Message) -> bool {
+        row.sender_id == out.sender_id && row.timestamp == out.timestamp && row.text == out.text
     }
 }
 

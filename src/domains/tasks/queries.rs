@@ -128,6 +128,13 @@ impl Inserts for Add {
             .returning(tasks::all_columns)
             .get_results(c))?)
     }
+
+    fn became(row: &TaskRow, out: &Task) -> bool {
+        row.user_id == out.user_id
+            && row.at == out.created_at
+            && row.completed == out.completed
+            && row.title == out.title
+    }
 }
 
 /// The updated task, or `None` when the owner has no such task.

@@ -124,10 +124,18 @@ fn done(m: &ModelAdmin, record: &Record, verb: &str) -> Response {
 /// Validates and writes an add (`id` none) or change, in one database hop.
 async fn save(state: AppState, form: AdminForm, m: &'static ModelAdmin, id: Option<i64>) -> Page {
     let AdminForm { admin, data } = form;
+    let mut hashed = std::collections::HashMap::new();
+    for &name in m.passwords {
+        if let Some(password) = data.get(name).and_then(Value::as_str) {
+            if !password.is_empty() {
+                hashed.insert(name, state.hasher.hash(password.to_owned()).await?);
+            }
+        }
+    }
     let ctx = Ctx {
         actor: admin.user.clone(),
         keys: state.keys.clone(),
-        hasher: state.hasher.clone(),
+        hashed,
         news: std::sync::Mutex::default(),
     };
     let ctx = std::sync::Arc::new(ctx);

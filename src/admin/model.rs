@@ -2,6 +2,7 @@
 //! columns, search fields, form fields, and the functions that list, load, save and
 //! delete it), written by the model's domain in its own `admin.rs`.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use serde::Serialize;
@@ -11,16 +12,17 @@ use crate::auth::users::User;
 use crate::crypto::Keys;
 use crate::db::Conn;
 use crate::error::ApiError;
-use crate::password::Hasher;
 
 /// Rows on one list page, as Django's `list_per_page`.
 pub const PER_PAGE: i64 = 100;
 
-/// Who is saving, and the keys and hasher a save may need.
+/// Who is saving, and what a save may need.
 pub struct Ctx {
     pub actor: User,
     pub keys: Arc<Keys>,
-    pub hasher: Hasher,
+    /// The form's [`ModelAdmin::passwords`] that were given, hashed before the save
+    /// runs: a save runs inside `Db::run`, where a hash would hold up every write.
+    pub hashed: HashMap<&'static str, String>,
     /// New messages, for stream clients once the save is committed.
     pub news: std::sync::Mutex<crate::live::Rows>,
 }
@@ -194,6 +196,8 @@ pub struct ModelAdmin {
     /// Validates the form (a JSON object of strings, checkboxes as "true"/"false")
     /// with the API's own rules and writes; `ApiError::Validation` on bad input.
     pub save: SaveFn,
+    /// Form fields holding a new password, hashed before `save` into [`Ctx::hashed`].
+    pub passwords: &'static [&'static str],
     pub related: RelatedFn,
     /// The model's objects that a deleted user takes along (`None`: none do).
     pub of_user: Option<OfUserFn>,

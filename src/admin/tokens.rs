@@ -36,6 +36,7 @@ pub const TOKENS: ModelAdmin = ModelAdmin {
     list,
     load,
     save,
+    passwords: &[],
     related: nothing_related,
     of_user: None,
     delete: |conn, id| Ok(diesel::delete(api_tokens::table.find(id)).execute(conn)? > 0),

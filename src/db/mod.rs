@@ -30,7 +30,7 @@ pub use errors::{DieselErrorExt, OptionalExt};
 pub use pg::{PgUrl, TlsMode};
 pub use pool::{Manager, Pooled};
 use shared::Shared;
-pub use verbs::Statement;
+pub use verbs::{inside_run, Statement};
 use writer::Writer;
 
 /// How long a request waits on PostgreSQL (connecting, a pooled connection, a

@@ -40,6 +40,31 @@ impl<Q, U> Statement<U> for Q where
 {
 }
 
+thread_local! {
+    static INSIDE_RUN: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// True while this thread runs a [`Db::run`] closure, for code that must not run
+/// there (a password hash) to check in debug builds.
+pub fn inside_run() -> bool {
+    INSIDE_RUN.with(std::cell::Cell::get)
+}
+
+/// Marks this thread as inside a `run` closure until dropped, unwinding too.
+struct Inside(bool);
+
+impl Inside {
+    fn enter() -> Self {
+        Self(INSIDE_RUN.with(|inside| inside.replace(true)))
+    }
+}
+
+impl Drop for Inside {
+    fn drop(&mut self) {
+        INSIDE_RUN.with(|inside| inside.set(self.0));
+    }
+}
+
 impl Db {
     /// The rows of one read statement.
     pub async fn load<Q, U>(&self, query: Q) -> Result<Vec<U>, ApiError>
@@ -122,6 +147,12 @@ impl Db {
     /// Runs `work`, which may write: on SQLite in a transaction of the writer
     /// thread (see [`Db::run_then`]), on PostgreSQL on a pooled connection on the
     /// blocking pool, one hop per request.
+    ///
+    /// The rule for `work`: no password hashing, no network, no waiting (no
+    /// sleep, lock or channel that another request holds). On SQLite every write
+    /// of the process waits while it runs; on PostgreSQL it holds a pooled
+    /// connection. Do that work before, and hand `work` its result. Debug builds
+    /// check the hashing part ([`inside_run`]).
     pub async fn run<R, F>(&self, work: F) -> Result<R, ApiError>
     where
         R: Send + 'static,
@@ -144,6 +175,10 @@ impl Db {
         F: FnOnce(&mut Conn) -> Result<R, ApiError> + Send + 'static,
         C: FnOnce(&R) + Send + 'static,
     {
+        let work = move |conn: &mut Conn| {
+            let _inside = Inside::enter();
+            work(conn)
+        };
         if let Some(writer) = &self.writer {
             return writer.write(work, committed).await;
         }

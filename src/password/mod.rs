@@ -56,6 +56,7 @@ impl Hasher {
 
     /// An argon2id PHC string.
     pub fn hash_now(&self, password: &str) -> Result<String, ApiError> {
+        debug_assert!(!crate::db::inside_run(), "a password hashed inside Db::run");
         let salt = SaltString::generate(&mut OsRng);
         self.argon2()
             .hash_password(password.as_bytes(), &salt)
@@ -64,6 +65,7 @@ impl Hasher {
     }
 
     pub fn verify_now(&self, password: &str, encoded: &str) -> Verified {
+        debug_assert!(!crate::db::inside_run(), "a password checked inside Db::run");
         if let Some(ok) = django::verify(password, encoded) {
             return if ok {
                 Verified::YesRehash

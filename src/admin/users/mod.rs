@@ -43,6 +43,7 @@ pub const USERS: ModelAdmin = ModelAdmin {
     list,
     load,
     save: save::save,
+    passwords: &["password"],
     related,
     of_user: None,
     delete: |conn, id| Ok(diesel::delete(users::table.find(id)).execute(conn)? > 0),

@@ -67,8 +67,12 @@ pub(super) fn save(
     input.finish()?;
     let username =
         username.ok_or_else(|| anyhow::anyhow!("a valid user form without a username"))?;
-    // hashed on this blocking thread, before the transaction
-    let hash = password.map(|p| ctx.hasher.hash_now(&p)).transpose()?;
+    let hash = match password {
+        Some(_) => Some(ctx.hashed.get("password").cloned().ok_or_else(|| {
+            ApiError::Internal(anyhow::anyhow!("a user's new password was not hashed"))
+        })?),
+        None => None,
+    };
     let id = conn.transaction(|conn| -> Result<i64, ApiError> {
         let (id, was_active) = match id {
             Some(id) => {

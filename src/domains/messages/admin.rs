@@ -37,6 +37,7 @@ pub const ADMIN: ModelAdmin = ModelAdmin {
     list,
     load,
     save,
+    passwords: &[],
     related: nothing_related,
     of_user: Some(of_user),
     delete: queries::delete,

@@ -46,6 +46,7 @@ pub const ADMIN: ModelAdmin = ModelAdmin {
     list,
     load,
     save,
+    passwords: &[],
     related: nothing_related,
     of_user: Some(of_user),
     delete: |conn, id| Ok(diesel::delete(tasks::table.find(id)).execute(conn)? > 0),

@@ -35,6 +35,7 @@ pub const LIKES: ModelAdmin = ModelAdmin {
     list: list_likes,
     load: load_like,
     save: save_like,
+    passwords: &[],
     related: nothing_related,
     of_user: Some(of_user),
     delete: |conn, id| Ok(diesel::delete(song_likes::table.find(id)).execute(conn)? > 0),

@@ -37,6 +37,7 @@ pub const SONGS: ModelAdmin = ModelAdmin {
     list: list_songs,
     load: load_song,
     save: save_song,
+    passwords: &[],
     related: song_related,
     of_user: None,
     delete: queries::delete_song,

@@ -65,7 +65,10 @@ impl Hasher {
     }
 
     pub fn verify_now(&self, password: &str, encoded: &str) -> Verified {
-        debug_assert!(!crate::db::inside_run(), "a password checked inside Db::run");
+        debug_assert!(
+            !crate::db::inside_run(),
+            "a password checked inside Db::run"
+        );
         if let Some(ok) = django::verify(password, encoded) {
             return if ok {
                 Verified::YesRehash

@@ -326,6 +326,38 @@ both_backends! {
 }
 
 both_backends! {
+    async fn a_batch_that_cannot_be_paired_is_taken_back_exactly(app) {
+        use hearth::db::Inserts as _;
+        use hearth::domains::tasks::queries::{Add, TaskRow};
+        let alice = app.user("alice").await;
+        let bob = app.user("bob").await;
+        let row = |user_id: i64, title: &str| TaskRow {
+            user_id,
+            title: title.to_owned(),
+            completed: false,
+            at: hearth::time::now(),
+        };
+        let rows = vec![row(alice.id, "kept"), row(alice.id, "taken back"), row(bob.id, "taken back too")];
+        let kept = app
+            .db
+            .run(move |conn| {
+                let outs = Add::insert(conn, &rows)?;
+                let (kept, back): (Vec<_>, Vec<_>) = outs.into_iter().partition(|t| t.title == "kept");
+                Add::undo(conn, &back)?;
+                Ok(kept)
+            })
+            .await
+            .unwrap();
+        assert_eq!(kept.len(), 1);
+        let listed = expect(alice.get("/api/tasks/").send().await.unwrap(), 200).await;
+        let listed = listed["results"].as_array().or(listed.as_array()).unwrap().clone();
+        assert_eq!(listed.len(), 1, "{listed:?}");
+        assert_eq!(listed[0]["id"], kept[0].id);
+        assert_eq!(app.count("tasks").await, 1);
+    }
+}
+
+both_backends! {
     async fn stored_timestamps_read_back_to_the_microsecond(app) {
         let alice = app.user("alice").await;
         let stamps = [

@@ -146,6 +146,12 @@ impl Inserts for Post {
     fn became(row: &NewMessage, out: &Message) -> bool {
         row.sender_id == out.sender_id && row.timestamp == out.timestamp && row.text == out.text
     }
+
+    fn undo(conn: &mut Conn, outs: &[Message]) -> Result<(), ApiError> {
+        let ids: Vec<i64> = outs.iter().map(|out| out.id).collect();
+        diesel::delete(messages::table.filter(messages::id.eq_any(ids))).execute(conn)?;
+        Ok(())
+    }
 }
 
 /// `false` when the message no longer exists.

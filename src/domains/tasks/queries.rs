@@ -135,6 +135,12 @@ impl Inserts for Add {
             && row.completed == out.completed
             && row.title == out.title
     }
+
+    fn undo(conn: &mut Conn, outs: &[Task]) -> Result<(), ApiError> {
+        let ids: Vec<i64> = outs.iter().map(|out| out.id).collect();
+        diesel::delete(tasks::table.filter(tasks::id.eq_any(ids))).execute(conn)?;
+        Ok(())
+    }
 }
 
 /// The updated task, or `None` when the owner has no such task.

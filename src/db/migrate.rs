@@ -16,7 +16,7 @@ impl Db {
     /// Applies pending migrations. On PostgreSQL an advisory lock makes instances
     /// that start together take turns; the second finds nothing left to do.
     pub fn migrate(&self) -> anyhow::Result<usize> {
-        let mut conn = self.pool.get().context("cannot reach the database")?;
+        let mut conn = self.0.pool.get().context("cannot reach the database")?;
         let applied = match &mut **conn {
             Conn::Sqlite(c) => c
                 .run_pending_migrations(SQLITE_MIGRATIONS)
@@ -31,7 +31,7 @@ impl Db {
                     .map(|v| v.len())
                     .map_err(|e| anyhow::anyhow!(e));
                 c.batch_execute(&format!("SELECT pg_advisory_unlock({MIGRATION_LOCK_KEY})"))?;
-                let timeout = self.pg.as_ref().map_or(DEFAULT_TIMEOUT, |pg| pg.timeout);
+                let timeout = self.pg().map_or(DEFAULT_TIMEOUT, |pg| pg.timeout);
                 c.batch_execute(&format!("SET statement_timeout = {}", timeout.as_millis()))?;
                 result?
             }
@@ -41,7 +41,7 @@ impl Db {
 
     /// True when no migration is pending (for `/readyz`).
     pub fn is_migrated(&self) -> anyhow::Result<bool> {
-        let mut conn = self.pool.get().context("cannot reach the database")?;
+        let mut conn = self.0.pool.get().context("cannot reach the database")?;
         let pending = match &mut **conn {
             Conn::Sqlite(c) => c.pending_migrations(SQLITE_MIGRATIONS).map(|p| p.len()),
             Conn::Pg(c) => c.pending_migrations(PG_MIGRATIONS).map(|p| p.len()),

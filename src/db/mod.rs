@@ -1,11 +1,13 @@
 //! The database: one Diesel connection type over SQLite and PostgreSQL, an r2d2 pool
 //! (`pool`), embedded migrations (`migrate`), and the verbs by which a request
 //! reaches it (`verbs`): `load`, `first` and `page` for one read statement, `read`
-//! and `run` for a closure; on SQLite every write goes through one thread that
-//! commits those queued together in one transaction (`writer`); on PostgreSQL,
-//! inserts into one table that arrive together go out as one statement (`batch`).
+//! and `run` for a closure, `insert` for one table's row. What differs between the
+//! two lives in each one's engine: on SQLite (`sqlite`) every write goes through
+//! one thread that commits those queued together in one transaction; on
+//! PostgreSQL (`postgres`) reads share a few connections and inserts into one
+//! table that arrive together go out as one statement.
 
-use std::sync::{mpsc, Arc};
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context as _;
@@ -14,24 +16,19 @@ use diesel::{PgConnection, SqliteConnection};
 
 use crate::error::ApiError;
 
-mod batch;
 pub mod counts;
 mod errors;
-mod local;
+mod inserts;
 mod migrate;
-mod pg;
 mod pool;
-mod shared;
+mod postgres;
+mod sqlite;
 mod verbs;
-mod writer;
-use batch::Batches;
-pub use batch::Inserts;
 pub use errors::{DieselErrorExt, OptionalExt};
-pub use pg::{PgUrl, TlsMode};
+pub use inserts::Inserts;
 pub use pool::{Manager, Pooled};
-use shared::Shared;
+pub use postgres::{PgUrl, TlsMode};
 pub use verbs::{inside_run, Statement};
-use writer::Writer;
 
 /// How long a request waits on PostgreSQL (connecting, a pooled connection, a
 /// statement) before it is answered 503, unless the settings say otherwise.
@@ -116,28 +113,25 @@ pub fn redact(url: &str) -> String {
     url.to_owned()
 }
 
+/// The database, shared by every request: clones are the same pool and engine.
 #[derive(Clone)]
-pub struct Db {
+pub struct Db(Arc<Inner>);
+
+struct Inner {
     pool: Pool<Manager>,
-    backend: Backend,
-    /// PostgreSQL: the connections that reads share (`Db::load`).
-    shared: Option<Arc<Shared>>,
-    /// SQLite: each thread's own connection for reads (`Db::load`).
-    local: Option<local::Local>,
-    /// SQLite: the thread that runs every write (see [`Db::run_then`]).
-    writer: Option<Writer>,
-    /// PostgreSQL: inserts that go out together (see [`Db::insert`]).
-    batches: Option<Arc<Batches>>,
-    /// PostgreSQL: how to reach it, and how long a request waits for it.
-    pg: Option<Arc<PgUrl>>,
-    /// SQLite: dropped with the last `Db`, which ends the checkpointer.
-    _checkpointer: Option<Arc<mpsc::Sender<()>>>,
+    engine: Engine,
+}
+
+/// What each backend does its own way; decided once, when the database is opened.
+enum Engine {
+    Sqlite(sqlite::Engine),
+    Postgres(postgres::Engine),
 }
 
 impl std::fmt::Debug for Db {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Db")
-            .field("backend", &self.backend)
+            .field("backend", &self.backend())
             .finish_non_exhaustive()
     }
 }
@@ -150,18 +144,20 @@ impl Db {
 
     /// [`Db::connect`] with the longest a request waits on PostgreSQL.
     pub fn connect_with(url: &str, size: u32, timeout: Duration) -> anyhow::Result<Self> {
-        let target = Target::parse(url)?;
-        let backend = target.backend();
-        let pg = match &target {
-            Target::Postgres(url) => Some(PgUrl::parse(url, timeout)?),
-            Target::Sqlite(_) => None,
+        // SQLite's engine starts once the pool has made the file, in WAL mode
+        type Start = Box<dyn FnOnce() -> anyhow::Result<Engine>>;
+        let (manager, start): (Manager, Start) = match Target::parse(url)? {
+            Target::Postgres(url) => {
+                let pg = PgUrl::parse(&url, timeout)?;
+                let manager = Manager::Postgres(pg.clone(), pool::pg_session(timeout));
+                let engine = Engine::Postgres(postgres::Engine::new(pg));
+                (manager, Box::new(move || Ok(engine)))
+            }
+            Target::Sqlite(path) => (
+                Manager::Sqlite(path.clone()),
+                Box::new(move || Ok(Engine::Sqlite(sqlite::Engine::start(&path)?))),
+            ),
         };
-        let sqlite_path = match &target {
-            Target::Sqlite(path) => Some(path.clone()),
-            Target::Postgres(_) => None,
-        };
-        let shared = pg.clone().map(Shared::new);
-        let manager = Manager::new(target, pg.clone(), timeout);
         let pool = Pool::builder()
             .max_size(size)
             .min_idle(Some(1))
@@ -170,43 +166,36 @@ impl Db {
             .test_on_check_out(false)
             .build(manager)
             .with_context(|| format!("cannot open the database at {}", redact(url)))?;
-        // after the pool, which made the file and put it in WAL mode
-        let checkpointer = sqlite_path
-            .as_deref()
-            .map(|path| pool::start_checkpointer(path).map(Arc::new))
-            .transpose()?;
-        let writer = sqlite_path.as_deref().map(Writer::start).transpose()?;
-        let local = sqlite_path.as_deref().map(local::Local::new);
-        let batches = pg.as_ref().map(|_| Arc::default());
-        Ok(Self {
-            pool,
-            backend,
-            shared,
-            local,
-            writer,
-            batches,
-            pg: pg.map(Arc::new),
-            _checkpointer: checkpointer,
-        })
+        let engine = start()?;
+        Ok(Self(Arc::new(Inner { pool, engine })))
     }
 
     /// PostgreSQL: how Hearth's own connections reach it.
-    pub fn pg(&self) -> Option<&Arc<PgUrl>> {
-        self.pg.as_ref()
+    pub fn pg(&self) -> Option<&PgUrl> {
+        match &self.0.engine {
+            Engine::Sqlite(_) => None,
+            Engine::Postgres(pg) => Some(&pg.url),
+        }
     }
 
     pub fn backend(&self) -> Backend {
-        self.backend
+        match &self.0.engine {
+            Engine::Sqlite(_) => Backend::Sqlite,
+            Engine::Postgres(_) => Backend::Postgres,
+        }
     }
 
     /// A pooled connection for blocking code (the command line, migrations).
     pub fn get(&self) -> Result<PooledConnection<Manager>, ApiError> {
-        self.pool.get().map_err(|e| ApiError::Unavailable(e.into()))
+        self.0
+            .pool
+            .get()
+            .map_err(|e| ApiError::Unavailable(e.into()))
     }
 
     /// Connections in use and idle, for metrics.
     pub fn pool_state(&self) -> (u32, u32) {
-        let state = self.pool.state();
+        let state = self.0.pool.state();
         (
             state.connections - state.idle_connections,
             state.idle_connections,
@@ -215,20 +204,21 @@ impl Db {
 
     /// True when PostgreSQL runs on this machine, on the cores Hearth runs on.
     pub fn shares_cores(&self) -> bool {
-        self.pg.as_ref().is_some_and(|pg| pg.on_this_machine())
+        self.pg().is_some_and(PgUrl::on_this_machine)
     }
 
     /// PostgreSQL: how many connections the reads share.
     pub fn shared_connections(&self) -> usize {
-        self.shared
-            .as_ref()
-            .map_or(0, |readers| readers.connections())
+        match &self.0.engine {
+            Engine::Sqlite(_) => 0,
+            Engine::Postgres(pg) => pg.shared.connections(),
+        }
     }
 
     /// Opens the connections that PostgreSQL reads share (at start).
     pub async fn open_shared(&self) {
-        if let Some(readers) = &self.shared {
-            readers.open_all().await;
+        if let Engine::Postgres(pg) = &self.0.engine {
+            pg.shared.open_all().await;
         }
     }
 }

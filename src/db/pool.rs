@@ -1,14 +1,13 @@
-//! The pool's connections: how they are opened and set up, how a lost one is
-//! noticed, and SQLite's checkpointer beside them.
+//! The pool's connections: how they are opened and set up, and how a lost one is
+//! noticed.
 
-use std::sync::mpsc;
 use std::time::Duration;
 
 use diesel::connection::{SimpleConnection, TransactionManager};
 use diesel::r2d2::{self, ManageConnection};
 use diesel::{Connection, PgConnection, SqliteConnection};
 
-use super::{Conn, PgUrl, Target};
+use super::{Conn, PgUrl};
 use crate::error::ApiError;
 
 /// A pooled connection, and whether a query found it lost (a restarted PostgreSQL):
@@ -49,10 +48,11 @@ impl Pooled {
 /// Opens connections of the right variant and says why when it cannot (Diesel's
 /// derived `establish` tries each variant and keeps none of their errors).
 #[derive(Debug)]
-pub struct Manager {
-    target: Target,
-    /// PostgreSQL: the URL as libpq takes it, and the session's settings.
-    pg: Option<(PgUrl, String)>,
+pub enum Manager {
+    /// The file's path.
+    Sqlite(String),
+    /// The URL as libpq takes it, and the session's settings.
+    Postgres(PgUrl, String),
 }
 
 /// Settings of every PostgreSQL session that runs Hearth's queries, pooled or shared.
@@ -83,19 +83,9 @@ pub(super) fn open_sqlite(path: &str) -> Result<SqliteConnection, r2d2::Error> {
 }
 
 impl Manager {
-    pub(super) fn new(target: Target, pg: Option<PgUrl>, timeout: Duration) -> Self {
-        Self {
-            target,
-            pg: pg.map(|pg| (pg, pg_session(timeout))),
-        }
-    }
-
     fn open(&self) -> Result<Conn, r2d2::Error> {
-        match &self.target {
-            Target::Postgres(_) => {
-                let Some((url, session)) = &self.pg else {
-                    unreachable!("a PostgreSQL target has its URL");
-                };
+        match self {
+            Self::Postgres(url, session) => {
                 let mut conn =
                     PgConnection::establish(&url.libpq).map_err(r2d2::Error::ConnectionError)?;
                 // Hearth announces its own new messages (`messages::live`); the
@@ -104,7 +94,7 @@ impl Manager {
                     .map_err(r2d2::Error::QueryError)?;
                 Ok(Conn::Pg(conn))
             }
-            Target::Sqlite(path) => open_sqlite(path).map(Conn::Sqlite),
+            Self::Sqlite(path) => open_sqlite(path).map(Conn::Sqlite),
         }
     }
 }
@@ -132,42 +122,4 @@ impl ManageConnection for Manager {
                 &mut conn.conn,
             )
     }
-}
-
-/// How often the checkpointer looks at SQLite's write-ahead log, and the size
-/// above which it empties it.
-const CHECKPOINT_EVERY: Duration = Duration::from_millis(500);
-const WAL_LIMIT: u64 = 16 << 20;
-const CHECKPOINT_WAIT: Duration = Duration::from_millis(50);
-
-/// Keeps SQLite's write-ahead log from growing without end. SQLite's own automatic
-/// checkpoints copy the log into the database but start it afresh only at a moment
-/// when no reader is in it, which under steady load never comes: the log grew by
-/// 200 MB a second while posting, past 2.5 GB in 15 s, and posts slowed by half. A
-/// `TRUNCATE` checkpoint waits for the readers of the moment, holds new writers
-/// back for that long, and empties the file. It waits `CHECKPOINT_WAIT` at most,
-/// so a long reader (a backup, another program) costs writers that much per try,
-/// not a failure.
-pub(super) fn start_checkpointer(path: &str) -> anyhow::Result<mpsc::Sender<()>> {
-    let mut conn = SqliteConnection::establish(path)?;
-    conn.batch_execute(&format!(
-        "PRAGMA busy_timeout={};",
-        CHECKPOINT_WAIT.as_millis()
-    ))?;
-    let wal = format!("{path}-wal");
-    let (alive, stop) = mpsc::channel::<()>();
-    std::thread::Builder::new()
-        .name("hearth-checkpoint".into())
-        .spawn(move || {
-            while let Err(mpsc::RecvTimeoutError::Timeout) = stop.recv_timeout(CHECKPOINT_EVERY) {
-                let large = std::fs::metadata(&wal).is_ok_and(|m| m.len() > WAL_LIMIT);
-                if large {
-                    // busy while a long reader lasts: tried again next time
-                    if let Err(err) = conn.batch_execute("PRAGMA wal_checkpoint(TRUNCATE);") {
-                        tracing::debug!(error = %err, "cannot checkpoint the SQLite log yet");
-                    }
-                }
-            }
-        })?;
-    Ok(alive)
 }

@@ -1,16 +1,18 @@
 //! How a request reaches the database. One read statement is a value (a typed
 //! query built by a function of the domain's `queries`, not yet run) handed to
 //! [`Db::load`], [`Db::first`] or [`Db::page`], which choose the path: on
-//! PostgreSQL a connection the requests share (`shared`), falling back to the pool;
-//! on SQLite the thread's own connection (`local`), else the pool. Anything else
-//! is a closure: [`Db::read`] for reads, on a pooled connection; [`Db::run`] for
-//! writes, on SQLite's writer thread (`writer`) or a pooled PostgreSQL connection.
+//! PostgreSQL a connection the requests share (`postgres::shared`), falling back to
+//! the pool; on SQLite the thread's own connection (`sqlite::local`), else the
+//! pool. Anything else is a closure: [`Db::read`] for reads, on a pooled
+//! connection; [`Db::run`] for writes, on SQLite's writer thread
+//! (`sqlite::writer`) or a pooled PostgreSQL connection. Each verb decides the
+//! backend once, by the engine's variant.
 
 use diesel::query_dsl::methods::LoadQuery;
 use diesel::{PgConnection, RunQueryDsl, SqliteConnection};
 use diesel_async::AsyncPgConnection;
 
-use super::{native, Backend, Conn, Db};
+use super::{native, Conn, Db, Engine, Inserts};
 use crate::error::ApiError;
 
 /// A read statement that runs the same way on every path: a pooled connection of
@@ -72,42 +74,41 @@ impl Db {
         Q: Statement<U>,
         U: Send + 'static,
     {
-        let Some(readers) = &self.shared else {
-            let Some(local) = &self.local else {
-                return self
-                    .read(move |conn| Ok(native!(conn, |c| query.load(c))?))
-                    .await;
-            };
-            return match local.run(move |c| Ok(query.load(c)?)) {
+        match &self.0.engine {
+            Engine::Sqlite(sqlite) => match sqlite.local.run(query, |q, c| Ok(q.load(c)?)) {
                 Ok(rows) => rows,
-                Err(load) => {
-                    self.read(move |conn| match conn {
-                        Conn::Sqlite(c) => load(c),
-                        Conn::Pg(_) => Err(ApiError::Internal(anyhow::anyhow!(
-                            "a SQLite read on a PostgreSQL connection"
-                        ))),
-                    })
-                    .await
-                }
-            };
-        };
-        self.bounded(async {
-            if let Some(ticket) = readers.take() {
-                let shared = query.clone();
-                let rows = readers
-                    .run(ticket, move |pg| async move {
-                        diesel_async::RunQueryDsl::load(shared, &mut &*pg).await
-                    })
-                    .await;
-                if let Some(rows) = rows {
-                    return Ok(rows);
-                }
-            }
-            // no shared connection open, or the query failed there: the pool says why
-            self.read(move |conn| Ok(native!(conn, |c| query.load(c))?))
+                Err(query) => self.load_pooled(query).await,
+            },
+            Engine::Postgres(pg) => {
+                self.bounded(async {
+                    if let Some(ticket) = pg.shared.take() {
+                        let shared = query.clone();
+                        let rows = pg
+                            .shared
+                            .run(ticket, move |pg| async move {
+                                diesel_async::RunQueryDsl::load(shared, &mut &*pg).await
+                            })
+                            .await;
+                        if let Some(rows) = rows {
+                            return Ok(rows);
+                        }
+                    }
+                    self.load_pooled(query).await
+                })
                 .await
-        })
-        .await
+            }
+        }
+    }
+
+    /// [`Db::load`] on a pooled connection: when the engine's own way had no
+    /// connection, or the query failed there and the pool is to say why.
+    async fn load_pooled<Q, U>(&self, query: Q) -> Result<Vec<U>, ApiError>
+    where
+        Q: Statement<U>,
+        U: Send + 'static,
+    {
+        self.read(move |conn| Ok(native!(conn, |c| query.load(c))?))
+            .await
     }
 
     /// The first row of one read statement (a lookup by key), if any.
@@ -179,17 +180,36 @@ impl Db {
             let _inside = Inside::enter();
             work(conn)
         };
-        if let Some(writer) = &self.writer {
-            return writer.write(work, committed).await;
-        }
-        self.pooled(move |conn| {
-            let result = work(conn);
-            if let Ok(value) = &result {
-                committed(value);
+        match &self.0.engine {
+            Engine::Sqlite(sqlite) => sqlite.writer.write(work, committed).await,
+            Engine::Postgres(_) => {
+                self.pooled(move |conn| {
+                    let result = work(conn);
+                    if let Ok(value) = &result {
+                        committed(value);
+                    }
+                    result
+                })
+                .await
             }
-            result
-        })
-        .await
+        }
+    }
+
+    /// Inserts `row` with `I`, then `committed` with what it became once it is
+    /// stored: on SQLite one write of the writer's transaction, on PostgreSQL with
+    /// the other rows of `I` that are waiting, in one statement.
+    pub async fn insert<I, C>(&self, row: I::Row, committed: C) -> Result<I::Out, ApiError>
+    where
+        I: Inserts,
+        C: FnOnce(&I::Out) + Send + 'static,
+    {
+        match &self.0.engine {
+            Engine::Sqlite(_) => {
+                self.run_then(move |conn| I::insert_one(conn, &row), committed)
+                    .await
+            }
+            Engine::Postgres(pg) => pg.batches.insert::<I, C>(self, row, committed).await,
+        }
     }
 
     /// Runs read-only `work`. On SQLite, when a connection is idle, it runs right
@@ -202,8 +222,8 @@ impl Db {
         R: Send + 'static,
         F: FnOnce(&mut Conn) -> Result<R, ApiError> + Send + 'static,
     {
-        if self.backend == Backend::Sqlite {
-            if let Some(mut conn) = self.pool.try_get() {
+        if let Engine::Sqlite(_) = &self.0.engine {
+            if let Some(mut conn) = self.0.pool.try_get() {
                 return conn.run(work);
             }
         }
@@ -221,16 +241,13 @@ impl Db {
         let queued = std::time::Instant::now();
         let task = tokio::task::spawn_blocking(move || {
             let _entered = span.enter();
-            let conn = match db
-                .pg
-                .as_ref()
-                .map(|pg| pg.timeout.checked_sub(queued.elapsed()))
-            {
+            let conn = match db.pg().map(|pg| pg.timeout.checked_sub(queued.elapsed())) {
                 None => db.get(),
-                Some(Some(left)) => db
-                    .pool
-                    .get_timeout(left)
-                    .map_err(|e| ApiError::Unavailable(e.into())),
+                Some(Some(left)) => {
+                    db.0.pool
+                        .get_timeout(left)
+                        .map_err(|e| ApiError::Unavailable(e.into()))
+                }
                 // its request was answered 503 while it waited for a thread
                 Some(None) => Err(ApiError::Unavailable(anyhow::anyhow!("given up"))),
             };
@@ -248,7 +265,7 @@ impl Db {
         &self,
         work: impl std::future::Future<Output = Result<R, ApiError>>,
     ) -> Result<R, ApiError> {
-        let Some(limit) = self.pg.as_ref().map(|pg| pg.timeout) else {
+        let Some(limit) = self.pg().map(|pg| pg.timeout) else {
             return work.await;
         };
         tokio::time::timeout(limit, work).await.unwrap_or_else(|_| {

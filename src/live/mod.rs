@@ -116,7 +116,7 @@ impl Hub {
         let (closing, _) = watch::channel(false);
         let (ready_tx, ready) = watch::channel(db.backend() == Backend::Sqlite);
         let mut outbox = None;
-        if let Some(pg) = db.pg() {
+        if let Some(pg) = db.pg().cloned().map(Arc::new) {
             let (tx, rx) = mpsc::unbounded_channel();
             outbox = Some(tx);
             let notifier = Notifier {

@@ -16,8 +16,12 @@ use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use diesel::{Connection, SqliteConnection};
 use tokio::sync::oneshot;
 
-use super::Conn;
+use crate::db::Conn;
 use crate::error::ApiError;
+
+/// Savepoints and commits through `Conn`'s own manager, which hands them to the
+/// SQLite connection's.
+type Txn = <Conn as Connection>::TransactionManager;
 
 /// The most writes one transaction takes: enough to amortise a commit, few enough
 /// that the first of them is not kept long.
@@ -25,14 +29,14 @@ const MAX_BATCH: usize = 64;
 
 /// Where writes are queued; the thread ends when the last `Writer` is dropped.
 #[derive(Clone)]
-pub(super) struct Writer {
+pub(in crate::db) struct Writer {
     jobs: mpsc::Sender<Box<dyn Job>>,
 }
 
 impl Writer {
     /// Starts the writer thread for the SQLite file at `path`. Its connection is
     /// opened at its first write, and opened again after one it could not undo.
-    pub(super) fn start(path: &str) -> anyhow::Result<Self> {
+    pub(in crate::db) fn start(path: &str) -> anyhow::Result<Self> {
         let (jobs, queue) = mpsc::channel::<Box<dyn Job>>();
         let path = path.to_owned();
         std::thread::Builder::new()
@@ -43,7 +47,7 @@ impl Writer {
 
     /// Runs `work` in the next transaction, then `committed` with its result once
     /// that transaction is stored, before any later write is run.
-    pub(super) async fn write<R, F, C>(&self, work: F, committed: C) -> Result<R, ApiError>
+    pub(in crate::db) async fn write<R, F, C>(&self, work: F, committed: C) -> Result<R, ApiError>
     where
         R: Send + 'static,
         F: FnOnce(&mut Conn) -> Result<R, ApiError> + Send + 'static,
@@ -184,14 +188,16 @@ fn open(path: &str) -> Result<Conn, DieselError> {
     let mut conn = SqliteConnection::establish(path).map_err(|e| {
         DieselError::DatabaseError(DatabaseErrorKind::Unknown, Box::new(e.to_string()))
     })?;
-    conn.batch_execute(super::pool::SQLITE_SESSION)?;
+    conn.batch_execute(crate::db::pool::SQLITE_SESSION)?;
     Ok(Conn::Sqlite(conn))
 }
 
-fn sqlite(conn: &mut Conn) -> &mut SqliteConnection {
+/// `BEGIN IMMEDIATE`: Diesel takes a transaction's own `BEGIN` only on a concrete
+/// connection; on any other its plain `BEGIN` would do.
+fn begin_immediate(conn: &mut Conn) -> diesel::QueryResult<()> {
     match conn {
-        Conn::Sqlite(c) => c,
-        Conn::Pg(_) => unreachable!("the writer opens SQLite connections only"),
+        Conn::Sqlite(c) => AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE"),
+        Conn::Pg(_) => Txn::begin_transaction(conn),
     }
 }
 
@@ -203,18 +209,17 @@ fn sqlite(conn: &mut Conn) -> &mut SqliteConnection {
 /// False when the transaction could not be ended cleanly: the connection is then
 /// closed, which rolls back whatever is left of it.
 fn commit_batch(conn: &mut Conn, batch: Vec<Box<dyn Job>>) -> bool {
-    type Txn = AnsiTransactionManager;
-    if let Err(err) = Txn::begin_transaction_sql(sqlite(conn), "BEGIN IMMEDIATE") {
+    if let Err(err) = begin_immediate(conn) {
         for job in batch {
             job.fail(ApiError::from(echo(&err)));
         }
-        return !Txn::is_broken_transaction_manager(sqlite(conn));
+        return !Txn::is_broken_transaction_manager(conn);
     }
     let mut ran: Vec<Box<dyn Ran>> = Vec::with_capacity(batch.len());
     let mut jobs = batch.into_iter();
     let mut broken = None;
     for job in jobs.by_ref() {
-        if let Err(err) = Txn::begin_transaction(sqlite(conn)) {
+        if let Err(err) = Txn::begin_transaction(conn) {
             job.fail(ApiError::from(echo(&err)));
             broken = Some(err);
             break;
@@ -226,9 +231,9 @@ fn commit_batch(conn: &mut Conn, batch: Vec<Box<dyn Job>>) -> bool {
             break;
         };
         let ended = if outcome.succeeded() {
-            Txn::commit_transaction(sqlite(conn))
+            Txn::commit_transaction(conn)
         } else {
-            Txn::rollback_transaction(sqlite(conn))
+            Txn::rollback_transaction(conn)
         };
         match ended {
             Ok(()) if outcome.succeeded() => ran.push(outcome),
@@ -242,7 +247,7 @@ fn commit_batch(conn: &mut Conn, batch: Vec<Box<dyn Job>>) -> bool {
     }
     let result = match broken {
         Some(err) => Err(err),
-        None => Txn::commit_transaction(sqlite(conn)),
+        None => Txn::commit_transaction(conn),
     };
     let Err(err) = result else {
         for outcome in ran {
@@ -252,7 +257,7 @@ fn commit_batch(conn: &mut Conn, batch: Vec<Box<dyn Job>>) -> bool {
     };
     // nothing of it is stored; whether Diesel already rolled back or not, its
     // count of open transactions may no longer be SQLite's: a fresh connection
-    if let Err(rollback) = sqlite(conn).batch_execute("ROLLBACK") {
+    if let Err(rollback) = conn.batch_execute("ROLLBACK") {
         tracing::debug!(error = %rollback, "rollback after a failed transaction");
     }
     for outcome in ran {

@@ -10,8 +10,8 @@
 //! statement, and so its commit, succeeded. When the statement fails on a row's
 //! data (a foreign key, say), each row is tried on its own, so that one bad row
 //! fails alone. The returned rows are given to their requests by value, not by
-//! position (`pair`). SQLite needs none of this: its writer thread already commits the
-//! writes that queue up together (`writer`).
+//! position (`pair`). SQLite needs none of this: its writer thread already commits
+//! the writes that queue up together (`sqlite::writer`).
 
 use std::any::{Any, TypeId};
 use std::collections::HashMap;
@@ -20,34 +20,8 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use tokio::sync::oneshot;
 
-use super::{Conn, Db};
+use crate::db::{Conn, Db, Inserts};
 use crate::error::ApiError;
-
-/// A table's insert, for rows of one shape.
-pub trait Inserts: 'static {
-    type Row: Send + 'static;
-    type Out: Send + 'static;
-    /// Inserts `rows` in one statement; what they became, in whatever order the
-    /// statement returned them: PostgreSQL does not promise the rows' order.
-    fn insert(conn: &mut Conn, rows: &[Self::Row]) -> Result<Vec<Self::Out>, ApiError>;
-
-    /// True when `out` holds what `row` was given: the owner and the content, all
-    /// but what the database chose (the id). Two rows it cannot tell apart are the
-    /// same request made twice, and either answer is right for both.
-    fn became(row: &Self::Row, out: &Self::Out) -> bool;
-
-    /// Deletes rows this table's [`Inserts::insert`] just stored, whose answers
-    /// could not be paired with their requests (none was answered or announced).
-    fn undo(conn: &mut Conn, outs: &[Self::Out]) -> Result<(), ApiError>;
-
-    /// Inserts one row, in a write of the caller's own (the admin's, say).
-    fn insert_one(conn: &mut Conn, row: &Self::Row) -> Result<Self::Out, ApiError> {
-        Self::insert(conn, std::slice::from_ref(row))?
-            .into_iter()
-            .next()
-            .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("an insert returned no row")))
-    }
-}
 
 /// Batches under way at once per table: while one waits on its commit, the next
 /// gathers. More would each be smaller and take connections from the pool.
@@ -57,7 +31,7 @@ const MAX_BATCH: usize = 128;
 
 /// The queues, one per [`Inserts`] type, made at the first insert.
 #[derive(Default)]
-pub(super) struct Batches(Mutex<HashMap<TypeId, Arc<dyn Any + Send + Sync>>>);
+pub(in crate::db) struct Batches(Mutex<HashMap<TypeId, Arc<dyn Any + Send + Sync>>>);
 
 struct Queue<I: Inserts> {
     state: Mutex<State<I>>,
@@ -94,21 +68,20 @@ impl Batches {
     }
 }
 
-impl Db {
-    /// Inserts `row` with `I`, then `committed` with what it became once it is
-    /// stored. On PostgreSQL it goes out with the other rows of `I` that are
-    /// waiting; on SQLite it is one write of the writer's transaction.
-    pub async fn insert<I, C>(&self, row: I::Row, committed: C) -> Result<I::Out, ApiError>
+impl Batches {
+    /// Queues `row` with the other rows of `I` waiting, and answers once its
+    /// batch is stored (or failed), within the request's limit.
+    pub(in crate::db) async fn insert<I, C>(
+        &self,
+        db: &Db,
+        row: I::Row,
+        committed: C,
+    ) -> Result<I::Out, ApiError>
     where
         I: Inserts,
         C: FnOnce(&I::Out) + Send + 'static,
     {
-        let Some(batches) = &self.batches else {
-            return self
-                .run_then(move |conn| I::insert_one(conn, &row), committed)
-                .await;
-        };
-        let queue = batches.queue::<I>();
+        let queue = self.queue::<I>();
         let (reply, answer) = oneshot::channel();
         let job = Job {
             row,
@@ -125,9 +98,9 @@ impl Db {
             start
         };
         if start {
-            tokio::spawn(drain(self.clone(), queue));
+            tokio::spawn(drain(db.clone(), queue));
         }
-        self.bounded(async {
+        db.bounded(async {
             answer.await.map_err(|_| {
                 ApiError::Internal(anyhow::anyhow!("an insert's batch ended without it"))
             })?

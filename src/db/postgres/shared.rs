@@ -20,6 +20,8 @@ use std::time::Duration;
 use diesel::QueryResult;
 use diesel_async::{AsyncPgConnection, SimpleAsyncConnection as _};
 
+use super::PgUrl;
+
 /// With PostgreSQL on another machine, two: PostgreSQL runs each connection's
 /// queries one after another, on one core. On this machine, see [`Shared::new`].
 const CONNECTIONS: usize = 2;
@@ -29,7 +31,7 @@ const RETRY: Duration = Duration::from_secs(1);
 pub type SharedConn = Arc<AsyncPgConnection>;
 
 pub struct Shared {
-    url: super::PgUrl,
+    url: PgUrl,
     slots: Vec<Mutex<Slot>>,
     next: AtomicUsize,
 }
@@ -51,9 +53,9 @@ impl Shared {
     /// Hearth's own threads do (`cli::serve`): one reader on two cores carried
     /// 9-11 % more lists a second than two, whose queries took turns with
     /// Hearth's threads for the same cores, and its p99 fell from 14.0 to 12.2 ms.
-    pub fn new(url: super::PgUrl) -> Arc<Self> {
+    pub fn new(url: PgUrl) -> Arc<Self> {
         let connections = if url.on_this_machine() {
-            super::half_the_cores()
+            crate::db::half_the_cores()
         } else {
             CONNECTIONS
         };
@@ -155,10 +157,10 @@ impl Shared {
     }
 }
 
-async fn connect(url: &super::PgUrl) -> anyhow::Result<AsyncPgConnection> {
+async fn connect(url: &PgUrl) -> anyhow::Result<AsyncPgConnection> {
     let (client, connection) = url.connect("hearth-reader").await?;
     let mut conn = AsyncPgConnection::try_from_client_and_connection(client, connection).await?;
-    conn.batch_execute(&super::pool::pg_session(url.timeout))
+    conn.batch_execute(&crate::db::pool::pg_session(url.timeout))
         .await?;
     Ok(conn)
 }

@@ -19,7 +19,7 @@ thread_local! {
 
 /// One database's share of the threads' connections. Clones are the same database.
 #[derive(Clone)]
-pub(super) struct Local {
+pub(in crate::db) struct Local {
     path: Arc<str>,
     /// Alive while a clone of this database is: a thread's connection to a database
     /// no longer served is replaced, one to a database still served is left alone.
@@ -27,46 +27,50 @@ pub(super) struct Local {
 }
 
 impl Local {
-    pub(super) fn new(path: &str) -> Self {
+    pub(in crate::db) fn new(path: &str) -> Self {
         Self {
             path: path.into(),
             owner: Arc::new(()),
         }
     }
 
-    /// `work` on this thread's connection, or `Err(work)` back when the thread's
-    /// connection belongs to another database still in use (tests serve several from
-    /// one thread) or none could be opened: the pool then runs it.
-    pub(super) fn run<R, F>(&self, work: F) -> Result<Result<R, ApiError>, F>
-    where
-        F: FnOnce(&mut SqliteConnection) -> Result<R, ApiError>,
-    {
-        let mut work = Some(work);
-        let done = CONN.try_with(|slot| {
-            let mut slot = slot.try_borrow_mut().ok()?;
+    /// `work` with `query` on this thread's connection, or `Err(query)` back when
+    /// the thread's connection belongs to another database still in use (tests
+    /// serve several from one thread) or none could be opened: the pool then runs it.
+    pub(in crate::db) fn run<Q, R>(
+        &self,
+        query: Q,
+        work: impl FnOnce(Q, &mut SqliteConnection) -> Result<R, ApiError>,
+    ) -> Result<Result<R, ApiError>, Q> {
+        let done = CONN.try_with(move |slot| {
+            let Ok(mut slot) = slot.try_borrow_mut() else {
+                return Err(query);
+            };
             match &*slot {
                 Some((owner, _)) if std::ptr::eq(owner.as_ptr(), Arc::as_ptr(&self.owner)) => {}
-                Some((owner, _)) if owner.strong_count() > 0 => return None,
-                _ => match super::pool::open_sqlite(&self.path) {
+                Some((owner, _)) if owner.strong_count() > 0 => return Err(query),
+                _ => match crate::db::pool::open_sqlite(&self.path) {
                     Ok(conn) => *slot = Some((Arc::downgrade(&self.owner), conn)),
                     Err(err) => {
                         tracing::debug!(error = %err, "cannot open a reading connection");
-                        return None;
+                        return Err(query);
                     }
                 },
             }
-            let (_, conn) = slot.as_mut()?;
-            let result = work.take()?(conn);
+            let Some((_, conn)) = slot.as_mut() else {
+                return Err(query);
+            };
+            let result = work(query, conn);
             if matches!(result, Err(ApiError::Unavailable(_))) {
                 // as the pool does with a connection found lost
                 *slot = None;
             }
-            Some(result)
+            Ok(result)
         });
-        match (done, work) {
-            (Ok(Some(result)), _) => Ok(result),
-            (_, Some(work)) => Err(work),
-            (_, None) => unreachable!("`work` is taken only to be run"),
-        }
+        done.unwrap_or_else(|_| {
+            Ok(Err(ApiError::Unavailable(anyhow::anyhow!(
+                "a read on a thread that is ending"
+            ))))
+        })
     }
 }

@@ -206,7 +206,8 @@ DELIBERATE = [
         "a body nested more than two levels.",
         ANY_ROUTE,
         lambda req, h, r, d: h.status == 400 and "recursion limit exceeded" in str(detail(h))
-        and r.status in (400, 401, 403, 415),
+        and r.status in (200, 400, 401, 403, 415),
+        frozenset({"status", "content-type", "body"}),
     ),
     Rule(
         "signup echoes a numeric username as text",
@@ -254,6 +255,23 @@ DELIBERATE = [
         and h.status == 401 and r.status == 200,
     ),
     Rule(
+        "JSON is read as UTF-8 whatever charset= says",
+        "RFC 8259 §8.1: JSON exchanged between systems is UTF-8, and application/json has no "
+        "charset parameter. DRF decodes with a declared charset=latin-1, so UTF-8 text is "
+        "stored as mojibake (\"ñ\" becomes \"Ã±\"); Hearth reads UTF-8.",
+        ANY_ROUTE,
+        lambda req, h, r, d: "charset=latin-1" in (req.content_type or "").lower() and h.status == r.status
+        and d.aspect == "body",
+    ),
+    Rule(
+        "register with a form body: the reference crashes",
+        "With a form-encoded body naming a user that exists, the reference's /music/register "
+        "answers 500; Hearth answers DRF's 400 {\"username\": [\"A user with that username "
+        "already exists.\"]} (a 500 is nobody's contract).",
+        r"/music/register|/api/user/register/",
+        lambda req, h, r, d: is_form(req) and r.status == 500 and h.status == 400,
+    ),
+    Rule(
         "NaN, Infinity and a byte-order mark are not JSON",
         "RFC 8259 has no NaN or Infinity and no BOM; the tutorial views' json.loads() takes "
         "all three (DRF's own parser refuses NaN too). Hearth answers CONTRACT.md's 400 "
@@ -261,16 +279,18 @@ DELIBERATE = [
         r"/api/auth/signup/|" + SESSION_VIEWS,
         lambda req, h, r, d: req.encoding == "raw" and (b"NaN" in req.raw or b"Infinity" in req.raw
                                                          or req.raw.startswith(b"\xef\xbb\xbf"))
-        and h.status == 400 and str(detail(h)).startswith("JSON parse error - ") and r.status == 400,
+        and h.status == 400 and str(detail(h)).startswith("JSON parse error - ") and r.status in (200, 400),
+        frozenset({"status", "content-type", "body"}),
     ),
     Rule(
         "a number past the float range is malformed JSON",
         "1e400 has no IEEE double: serde_json refuses it (400 \"JSON parse error - number out of "
-        "range\"), Python's json reads it as inf (stored as the text \"inf\" in a string field, "
-        "or ignored where the field is unknown). RFC 8259 lets a parser limit the range.",
+        "range\"), Python's json reads it as inf (a task titled \"inf\" is made, or the field "
+        "is ignored where it is unknown). RFC 8259 lets a parser limit the range.",
         ANY_ROUTE,
         lambda req, h, r, d: req.encoding == "raw" and b"1e400" in req.raw and h.status == 400
-        and "number out of range" in str(detail(h)) and r.status in (400, 401, 403, 415),
+        and "number out of range" in str(detail(h)) and r.status in (200, 201, 400, 401, 403, 415),
+        frozenset({"status", "content-type", "body"}),
     ),
     Rule(
         "JSON parse error text after the prefix",
@@ -305,7 +325,7 @@ KNOWN_DEFECTS = [
         "(and Hearth's trim does not): a title or content of \"A\\x1f\" is stored as \"A\" by "
         "the reference and as \"A\\x1f\" by Hearth (and \"\\x1f\" is blank for DRF).",
         ANY_ROUTE,
-        lambda req, h, r, d: python_strip_only(d) or (h.status != r.status and edge_info_separator(req)),
+        lambda req, h, r, d: python_strip_only(d) or edge_info_separator(req),
     ),
     Rule(
         "tutorial views refuse a body that is not labelled JSON",
@@ -357,6 +377,15 @@ KNOWN_DEFECTS = [
         ANY_ROUTE,
         lambda req, h, r, d: req.encoding == "raw" and req.raw and not req.raw.strip()
         and str(detail(r)).startswith("JSON parse error"),
+    ),
+    Rule(
+        "session register: a non-string username or password",
+        "The tutorial's register view tests `not username or not password or not "
+        "confirm_password`, so a username of 0 is \"Username and password required\"; Hearth "
+        "makes user \"0\" (or answers \"Username already taken\").",
+        r"/authentication/register",
+        lambda req, h, r, d: non_string(req, "username", "password", "confirm_password")
+        and h.status == r.status == 200,
     ),
     Rule(
         "signup: a non-string username or password gets another text",
@@ -443,11 +472,11 @@ KNOWN_DEFECTS = [
         "session POST: body parse errors before permission",
         "With session authentication DRF's CSRF check reads request.POST, which parses the "
         "body: a malformed JSON body (400) or an unsupported media type (415) is answered "
-        "before permissions. Hearth answers 403 for the permission first.",
+        "before permissions and the method. Hearth answers 403 (or 405) first.",
         ANY_ROUTE,
         lambda req, h, r, d: req.method == "POST" and "session" in req.auth
         and (r.status == 415 or (r.status == 400 and str(detail(r)).startswith("JSON parse error")))
-        and h.status in AUTH_ERRORS,
+        and h.status in AUTH_ERRORS + (405,),
     ),
     Rule(
         "a path id that is not digits: auth before 404",
@@ -461,12 +490,13 @@ KNOWN_DEFECTS = [
     Rule(
         "a path id past 64 bits: 404 before auth, and DRF's text",
         "A long run of digits matches Django's <int:pk>, so the reference authenticates and "
-        "checks permissions first (401/403), and its lookup answers \"No Task matches the given "
-        "query.\"; Hearth answers 404 {\"detail\": \"Not found.\"} before authentication.",
+        "checks permissions and the method first (401/403/405), and its lookup answers \"No Task "
+        "matches the given query.\"; Hearth answers 404 {\"detail\": \"Not found.\"} before "
+        "authentication and the method check.",
         ANY_ROUTE,
         lambda req, h, r, d: path_id_text(req).isdigit() and len(path_id_text(req)) > 18
         and h.status == 404 and detail(h) == "Not found." and (
-            r.status in AUTH_ERRORS or str(detail(r)).endswith("matches the given query.")),
+            r.status in AUTH_ERRORS + (405,) or str(detail(r)).endswith("matches the given query.")),
     ),
     Rule(
         "session views refuse other methods with 405",

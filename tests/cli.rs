@@ -1,133 +1,69 @@
 //! The command line, run as an operator runs it: the built binary, in a temporary
-//! working directory, configured by environment variables only.
-//!
-//! The PostgreSQL case creates its own database on the server named by
-//! `HEARTH_TEST_DATABASE_URL` (default `postgres://postgres@127.0.0.1:5432/test`); when
-//! that server cannot be reached it says so and passes, unless
-//! `HEARTH_REQUIRE_POSTGRES=1`.
+//! working directory, configured by environment variables only (`common`, which
+//! also says where the PostgreSQL cases' databases come from).
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
     reason = "a test panics on a failed setup step"
 )]
 
+mod common;
+
 use std::net::{TcpListener, TcpStream};
 use std::path::Path;
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use diesel::connection::SimpleConnection as _;
-use diesel::{Connection as _, PgConnection};
+use common::{hearth, Place, Run};
+use diesel::Connection as _;
 use hearth::auth::users::{self, User};
 use hearth::db::Db;
 use hearth::password::{Hasher, Verified};
 
-const SECRET: &str = "cli-test-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz";
 const STRONG: &str = "Tr0ub4dor&3-cli";
 const OTHER_STRONG: &str = "Correct-Horse-7-battery";
 
 /// A working directory and a database for one test.
 struct Sandbox {
-    dir: tempfile::TempDir,
+    place: Place,
     database_url: String,
-    _pg: Option<PgDatabase>,
-}
-
-/// What one run of the binary printed, and how it ended.
-struct Run {
-    ok: bool,
-    stdout: String,
-    stderr: String,
-}
-
-impl From<Output> for Run {
-    fn from(out: Output) -> Self {
-        Self {
-            ok: out.status.success(),
-            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-        }
-    }
 }
 
 impl Run {
-    #[track_caller]
-    fn success(self) -> Self {
-        assert!(
-            self.ok,
-            "expected success\nstdout: {}\nstderr: {}",
-            self.stdout, self.stderr
-        );
-        self
-    }
-
-    /// A failure explained on one `hearth: ...` line that contains `needle`.
-    #[track_caller]
-    fn failure(self, needle: &str) -> Self {
-        assert!(
-            !self.ok,
-            "expected failure\nstdout: {}\nstderr: {}",
-            self.stdout, self.stderr
-        );
-        let last = self.stderr.lines().last().unwrap_or_default();
-        assert!(
-            last.starts_with("hearth: ") && last.contains(needle),
-            "expected one line with {needle:?}, got stderr: {}",
-            self.stderr
-        );
-        self
-    }
-
     fn mentions(&self, text: &str) -> bool {
         self.stdout.contains(text) || self.stderr.contains(text)
     }
 }
 
-fn hearth() -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_hearth"));
-    // Nothing from the caller's environment leaks in (DATABASE_URL, DEBUG, ...).
-    cmd.env_clear().stdin(Stdio::null());
-    cmd
-}
-
 impl Sandbox {
     fn sqlite() -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        let database_url = format!("sqlite://{}", dir.path().join("h.db").display());
-        Self {
-            dir,
-            database_url,
-            _pg: None,
-        }
+        Self::on(Place::sqlite())
     }
 
     /// `None` when PostgreSQL cannot be reached and is not required.
     fn postgres() -> Option<Self> {
-        let pg = PgDatabase::create()?;
-        Some(Self {
-            dir: tempfile::tempdir().unwrap(),
-            database_url: pg.url.clone(),
-            _pg: Some(pg),
-        })
+        Place::postgres().map(Self::on)
+    }
+
+    fn on(place: Place) -> Self {
+        let database_url = place.database("hearth");
+        Self {
+            place,
+            database_url,
+        }
+    }
+
+    fn dir(&self) -> &Path {
+        self.place.dir()
     }
 
     /// The binary with this sandbox's settings (debug on, cheap password hashes).
     fn command(&self, args: &[&str]) -> Command {
-        let mut cmd = hearth();
-        cmd.current_dir(self.dir.path())
-            .env("DATABASE_URL", &self.database_url)
-            .env("SECRET_KEY", SECRET)
-            .env("DEBUG", "true")
-            .env("ARGON2_MEMORY_KIB", "1024")
-            .env("ARGON2_ITERATIONS", "1")
-            .args(args);
-        cmd
+        self.place.command(&self.database_url, args)
     }
 
     fn run(&self, args: &[&str], env: &[(&str, &str)]) -> Run {
-        let mut cmd = self.command(args);
-        cmd.envs(env.iter().copied());
-        cmd.output().unwrap().into()
+        self.place.run(&self.database_url, args, env)
     }
 
     fn createsuperuser(&self, username: &str, password: &str) -> Run {
@@ -504,49 +440,6 @@ fn assert_private(file: &Path) {
 fn assert_private(_file: &Path) {}
 
 /// A fresh database on the test PostgreSQL server, dropped afterwards.
-struct PgDatabase {
-    server: String,
-    name: String,
-    url: String,
-}
-
-impl PgDatabase {
-    fn create() -> Option<Self> {
-        let server = std::env::var("HEARTH_TEST_DATABASE_URL")
-            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
-        let required = std::env::var("HEARTH_REQUIRE_POSTGRES").is_ok_and(|v| v == "1");
-        let name = format!("hearth_cli_{}", hearth::crypto::random_hex(8));
-        let created = PgConnection::establish(&server)
-            .map_err(|e| e.to_string())
-            .and_then(|mut conn| {
-                conn.batch_execute(&format!("CREATE DATABASE {name}"))
-                    .map_err(|e| e.to_string())
-            });
-        if let Err(e) = created {
-            assert!(
-                !required,
-                "PostgreSQL is required (HEARTH_REQUIRE_POSTGRES=1) but: {e}"
-            );
-            eprintln!("SKIPPED: PostgreSQL case (cannot use {server}: {e})");
-            return None;
-        }
-        let base = server.rsplit_once('/').map_or(server.as_str(), |(b, _)| b);
-        let url = format!("{base}/{name}");
-        Some(Self { server, name, url })
-    }
-}
-
-impl Drop for PgDatabase {
-    fn drop(&mut self) {
-        if let Ok(mut conn) = PgConnection::establish(&self.server) {
-            let _ = conn.batch_execute(&format!(
-                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
-                self.name
-            ));
-        }
-    }
-}
-
 #[test]
 fn served_requests_are_logged_without_terminal_colours_to_a_file() {
     let (line, id, text) = access_line(false, "/music/song", None);
@@ -726,29 +619,21 @@ fn a_write_the_disk_cannot_take_is_503_and_never_acknowledged() {
     const WAVE: usize = 16;
     let sandbox = Sandbox::sqlite();
     sandbox.run(&["migrate"], &[]).success();
-    let db_kib = std::fs::metadata(sandbox.dir.path().join("h.db"))
+    let db_kib = std::fs::metadata(sandbox.dir().join("hearth"))
         .unwrap()
         .len()
         / 1024;
     let addr = format!("127.0.0.1:{}", free_port());
-    let mut shell = Command::new("bash");
+    let mut shell = common::sandboxed("bash", sandbox.dir(), &sandbox.database_url);
     shell
-        .current_dir(sandbox.dir.path())
-        .env_clear()
-        .env("DATABASE_URL", &sandbox.database_url)
-        .env("SECRET_KEY", SECRET)
-        .env("DEBUG", "true")
-        .env("ARGON2_MEMORY_KIB", "1024")
-        .env("ARGON2_ITERATIONS", "1")
         .env("RUST_LOG", "error")
         .arg("-c")
         .arg(format!(
             "trap '' XFSZ; ulimit -f {}; exec \"$0\" serve --addr {addr}",
             db_kib + 160
         ))
-        .arg(env!("CARGO_BIN_EXE_hearth"))
-        .stdin(Stdio::null())
-        .stdout(std::fs::File::create(sandbox.dir.path().join("log")).unwrap())
+        .arg(common::BIN)
+        .stdout(std::fs::File::create(sandbox.dir().join("log")).unwrap())
         .stderr(Stdio::piped());
     let mut server = Server(shell.spawn().unwrap());
     wait_listening(&mut server, &addr);
@@ -843,7 +728,7 @@ fn a_write_the_disk_cannot_take_is_503_and_never_acknowledged() {
     });
     // each refusal is logged with its cause, under the id its response carried
     drop(server);
-    let log = std::fs::read_to_string(sandbox.dir.path().join("log")).unwrap();
+    let log = std::fs::read_to_string(sandbox.dir().join("log")).unwrap();
     for id in refused_ids {
         let line = log
             .lines()
@@ -859,7 +744,7 @@ fn a_write_the_disk_cannot_take_is_503_and_never_acknowledged() {
 #[test]
 fn serve_refuses_a_static_dir_without_an_index() {
     let sandbox = Sandbox::sqlite();
-    let empty = sandbox.dir.path().join("dist");
+    let empty = sandbox.dir().join("dist");
     std::fs::create_dir(&empty).unwrap();
     let empty = empty.to_str().unwrap();
     sandbox
@@ -964,7 +849,7 @@ fn backup_copies_a_live_sqlite_database_that_hearth_then_serves() {
     let port = free_port();
     let server = serve_on(&sandbox, port, &[]);
     let base = format!("http://127.0.0.1:{port}");
-    let copy = sandbox.dir.path().join("copy.db");
+    let copy = sandbox.dir().join("copy.db");
     let posted = runtime().block_on(async {
         let access = access_token(&base, "admin", STRONG).await;
         let posters: Vec<_> = (0..4)
@@ -1011,9 +896,8 @@ fn backup_copies_a_live_sqlite_database_that_hearth_then_serves() {
 
     // restored: the copy in place of the database
     let restored = Sandbox {
+        place: Place::sqlite(),
         database_url: format!("sqlite://{}", copy.display()),
-        dir: tempfile::tempdir().unwrap(),
-        _pg: None,
     };
     let port = free_port();
     let _server = serve_on(&restored, port, &[]);

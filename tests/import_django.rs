@@ -1,18 +1,17 @@
-//! `hearth import-django`, `dumpdata` and `loaddata`, run as an operator runs them:
-//! the built binary, configured by environment variables only, reading a small
-//! Django-shaped database that each test builds (an SQLite file, or a fresh
-//! PostgreSQL database on `HEARTH_TEST_DATABASE_URL`'s server; PostgreSQL cases
-//! pass with a note when it cannot be reached, unless `HEARTH_REQUIRE_POSTGRES=1`).
+//! `hearth import-django`, `dumpdata` and `loaddata`, run as an operator runs them
+//! (`common`), reading a small Django-shaped database that each test builds (an
+//! SQLite file, or a fresh PostgreSQL database).
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
     reason = "a test panics on a failed setup step"
 )]
 
-use std::process::{Command, Output, Stdio};
+mod common;
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
+use common::{Place, Run, SECRET};
 use diesel::connection::SimpleConnection as _;
 use diesel::prelude::*;
 use diesel::{PgConnection, SqliteConnection};
@@ -27,7 +26,6 @@ use hearth::password::{Hasher, Verified};
 use secrecy::SecretString;
 use serde_json::json;
 
-const SECRET: &str = "import-test-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz";
 const PASSWORD: &str = "secret-pass";
 /// Django 5.2's Argon2PasswordHasher and ScryptPasswordHasher (cheap settings), of PASSWORD.
 const ARGON2: &str = "argon2$argon2id$v=19$m=1024,t=1,p=1$RVJrbnVxZ3VnZnltNVMxdWhGdlpGTQ$qS/o32ku8NohjOPpyT2MPYHVyZAiLggluLYHA7YARjk";
@@ -35,49 +33,7 @@ const SCRYPT: &str = "scrypt$1024$Z2bORdnjIVAllo1sSHXwz8$8$5$X65hEHrUHJXys3wA6mz
 const MD5: &str = "md5$Vavn8mc4ftD9VRwP3mfHLa$8bbd01ad6790cf6b6aa2b2824f1c959f";
 const DRF_KEY: &str = "0123456789abcdef0123456789abcdef01234567";
 
-struct Run {
-    ok: bool,
-    stdout: String,
-    stderr: String,
-}
-
-impl From<Output> for Run {
-    fn from(out: Output) -> Self {
-        Self {
-            ok: out.status.success(),
-            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-        }
-    }
-}
-
 impl Run {
-    #[track_caller]
-    fn success(self) -> Self {
-        assert!(
-            self.ok,
-            "expected success\nstdout: {}\nstderr: {}",
-            self.stdout, self.stderr
-        );
-        self
-    }
-
-    #[track_caller]
-    fn failure(self, needle: &str) -> Self {
-        assert!(
-            !self.ok,
-            "expected failure\nstdout: {}\nstderr: {}",
-            self.stdout, self.stderr
-        );
-        let last = self.stderr.lines().last().unwrap_or_default();
-        assert!(
-            last.starts_with("hearth: ") && last.contains(needle),
-            "expected one line with {needle:?}, got stderr: {}",
-            self.stderr
-        );
-        self
-    }
-
     /// The summary line of a model: (imported, skipped).
     #[track_caller]
     fn line(&self, model: &str) -> &str {
@@ -88,88 +44,9 @@ impl Run {
     }
 }
 
-/// A database server for one test: SQLite files in a temporary folder, or fresh
-/// PostgreSQL databases dropped at the end.
-struct Place {
-    dir: tempfile::TempDir,
-    pg: Option<String>,
-    made: std::cell::RefCell<Vec<String>>,
-}
-
 impl Place {
-    fn sqlite() -> Self {
-        Self {
-            dir: tempfile::tempdir().unwrap(),
-            pg: None,
-            made: std::cell::RefCell::default(),
-        }
-    }
-
-    fn postgres() -> Option<Self> {
-        let server = std::env::var("HEARTH_TEST_DATABASE_URL")
-            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
-        let required = std::env::var("HEARTH_REQUIRE_POSTGRES").is_ok_and(|v| v == "1");
-        if let Err(e) = PgConnection::establish(&server) {
-            assert!(!required, "PostgreSQL is required but: {e}");
-            eprintln!("SKIPPED: PostgreSQL case ({e})");
-            return None;
-        }
-        Some(Self {
-            dir: tempfile::tempdir().unwrap(),
-            pg: Some(server),
-            made: std::cell::RefCell::default(),
-        })
-    }
-
-    /// A URL for a new, empty database.
-    fn database(&self, name: &str) -> String {
-        match &self.pg {
-            None => format!("sqlite://{}", self.dir.path().join(name).display()),
-            Some(server) => {
-                let db = format!("hearth_import_{name}_{}", hearth::crypto::random_hex(6));
-                PgConnection::establish(server)
-                    .unwrap()
-                    .batch_execute(&format!("CREATE DATABASE {db}"))
-                    .unwrap();
-                self.made.borrow_mut().push(db.clone());
-                let base = server.rsplit_once('/').map_or(server.as_str(), |(b, _)| b);
-                format!("{base}/{db}")
-            }
-        }
-    }
-
     fn hearth(&self, database_url: &str, args: &[&str]) -> Run {
-        self.hearth_with(database_url, args, &[])
-    }
-
-    fn hearth_with(&self, database_url: &str, args: &[&str], env: &[(&str, &str)]) -> Run {
-        Command::new(env!("CARGO_BIN_EXE_hearth"))
-            .env_clear()
-            .stdin(Stdio::null())
-            .current_dir(self.dir.path())
-            .env("DATABASE_URL", database_url)
-            .env("SECRET_KEY", SECRET)
-            .env("DEBUG", "true")
-            .env("ARGON2_MEMORY_KIB", "1024")
-            .env("ARGON2_ITERATIONS", "1")
-            .envs(env.iter().copied())
-            .args(args)
-            .output()
-            .unwrap()
-            .into()
-    }
-}
-
-impl Drop for Place {
-    fn drop(&mut self) {
-        if let Some(server) = &self.pg {
-            if let Ok(mut conn) = PgConnection::establish(server) {
-                for db in self.made.borrow().iter() {
-                    let _ =
-                        conn.batch_execute(&format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"));
-                }
-            }
-        }
+        self.run(database_url, args, &[])
     }
 }
 
@@ -735,7 +612,7 @@ fn fixtures_move_between_hearth_databases_and_bad_ones_are_refused() {
     place
         .hearth(&source, &["import-django", "--from", &django.url])
         .success();
-    let file = place.dir.path().join("all.json");
+    let file = place.dir().join("all.json");
     place
         .hearth(
             &source,
@@ -774,7 +651,7 @@ fn fixtures_move_between_hearth_databases_and_bad_ones_are_refused() {
         .failure("Unknown model: music.nosuch");
 
     let fresh = place.database("fresh");
-    let bad = place.dir.path().join("bad.json");
+    let bad = place.dir().join("bad.json");
     std::fs::write(
         &bad,
         r#"[{"model": "auth.user", "pk": 1, "fields": {"username": "x", "password": "p", "date_joined": "2026-01-01T00:00:00Z"}},
@@ -798,7 +675,7 @@ fn a_merge_never_gives_one_users_rows_to_another() {
     let target = place.database("hearth");
     // Hearth's own alice takes id 1, which is Django's admin
     place
-        .hearth_with(
+        .run(
             &target,
             &["createsuperuser", "--username", "alice", "--noinput"],
             &[("HEARTH_SUPERUSER_PASSWORD", "Hearth-own-pass-81")],

@@ -21,10 +21,8 @@ pub const BAD_USERNAME: &str =
     "Enter a valid username. This value may contain only letters, numbers, and @/./+/-/_ characters.";
 pub const USERNAME_TAKEN: &str = "A user with that username already exists.";
 pub const NO_ACTIVE_ACCOUNT: &str = "No active account found with the given credentials";
-pub const NOT_PROVIDED: &str = "Authentication credentials were not provided.";
 pub const NOT_VALID_FOR_ANY: &str = "Given token not valid for any token type";
 pub const BAD_CREDENTIALS: &str = "Unable to log in with provided credentials.";
-pub const WWW_AUTHENTICATE: &str = "Bearer realm=\"api\"";
 
 /// `GET /api/auth/sessions/` as the holder of a Bearer token.
 pub async fn logins_of(app: &TestApp, access: &str) -> Vec<Value> {
@@ -47,21 +45,6 @@ pub fn current_id(logins: &[Value]) -> i64 {
 /// `{"detail": ..., "code": "token_not_valid"}`, as simplejwt's views answer.
 pub fn token_not_valid(detail: &str) -> Value {
     json!({ "detail": detail, "code": "token_not_valid" })
-}
-
-/// Asserts a 401 from the authenticators: the body, and the `WWW-Authenticate` header.
-pub async fn expect_401(r: Response) -> Value {
-    let challenge = r
-        .headers()
-        .get("www-authenticate")
-        .map(|v| v.to_str().unwrap().to_owned());
-    let body = expect(r, 401).await;
-    assert_eq!(
-        challenge.as_deref(),
-        Some(WWW_AUTHENTICATE),
-        "401 without the challenge: {body}"
-    );
-    body
 }
 
 /// Asserts the Bearer authenticator refused an access token for `message`.

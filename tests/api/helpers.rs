@@ -341,7 +341,6 @@ pub async fn json_of(r: Response) -> (StatusCode, Value) {
     (status, value)
 }
 
-/// Asserts the status and returns the JSON body.
 /// Posts a message as `actor`; its body, after checking the 201.
 pub async fn post_message(actor: &Actor, text: &str) -> Value {
     let r = actor
@@ -353,11 +352,38 @@ pub async fn post_message(actor: &Actor, text: &str) -> Value {
     expect(r, 201).await
 }
 
+/// Asserts the status and returns the JSON body.
 pub async fn expect(r: Response, status: u16) -> Value {
     let method_url = r.url().to_string();
     let (got, body) = json_of(r).await;
     assert_eq!(got.as_u16(), status, "{method_url} -> {got} {body}");
     body
+}
+
+pub const NOT_PROVIDED: &str = "Authentication credentials were not provided.";
+/// The challenge of every 401, as DRF's first authenticator (simplejwt's) words it.
+pub const WWW_AUTHENTICATE: &str = "Bearer realm=\"api\"";
+
+/// Asserts a 401 from the authenticators: the status and the `WWW-Authenticate`
+/// challenge; returns the body.
+pub async fn expect_401(r: Response) -> Value {
+    let challenge = r
+        .headers()
+        .get("www-authenticate")
+        .map(|v| v.to_str().unwrap().to_owned());
+    let body = expect(r, 401).await;
+    assert_eq!(
+        challenge.as_deref(),
+        Some(WWW_AUTHENTICATE),
+        "401 without the challenge: {body}"
+    );
+    body
+}
+
+/// Asserts the 401 of a request that sent no credentials: the challenge, and
+/// DRF's `{"detail": "Authentication credentials were not provided."}`.
+pub async fn assert_401(r: Response) {
+    assert_eq!(expect_401(r).await, json!({ "detail": NOT_PROVIDED }));
 }
 
 // ---- auth helpers -------------------------------------------------------------------

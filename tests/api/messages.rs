@@ -1,9 +1,4 @@
 //! `/api/messages`: seed 000's shared message board.
-#![expect(
-    clippy::unwrap_used,
-    reason = "helpers outside #[test] fns fail the test loudly"
-)]
-
 use crate::helpers::*;
 
 const NOT_FOUND: &str = "No Message matches the given query.";
@@ -11,19 +6,6 @@ const NO_PERMISSION: &str = "You do not have permission to perform this action."
 
 fn detail_path(message: &Value) -> String {
     format!("/api/messages/{}", message["id"])
-}
-
-async fn assert_401(r: Response) {
-    let challenge = r
-        .headers()
-        .get("www-authenticate")
-        .map(|v| v.to_str().unwrap().to_owned());
-    let body = expect(r, 401).await;
-    assert_eq!(
-        body,
-        json!({"detail": "Authentication credentials were not provided."})
-    );
-    assert_eq!(challenge.as_deref(), Some("Bearer realm=\"api\""));
 }
 
 both_backends! {

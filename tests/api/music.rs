@@ -3,7 +3,6 @@
 use crate::helpers::*;
 
 const NO_PERMISSION: &str = "You do not have permission to perform this action.";
-const NOT_PROVIDED: &str = "Authentication credentials were not provided.";
 const REQUIRED: &str = "This field is required.";
 const DATE_FORMAT: &str = "Date has wrong format. Use one of these formats instead: YYYY-MM-DD.";
 const NOT_UNIQUE: &str = "The fields user, song must make a unique set.";
@@ -99,7 +98,7 @@ both_backends! {
         ] {
             let method: reqwest::Method = method.parse().unwrap();
             let r = anon.request(method.clone(), app.url(&path)).json(body).send().await.unwrap();
-            assert_eq!(expect(r, 401).await, json!({"detail": NOT_PROVIDED}), "{method} {path}");
+            assert_eq!(expect_401(r).await, json!({"detail": NOT_PROVIDED}), "{method} {path}");
             let r = alice.request(method.clone(), &path).json(body).send().await.unwrap();
             assert_eq!(expect(r, 403).await, json!({"detail": NO_PERMISSION}), "{method} {path}");
         }
@@ -251,7 +250,7 @@ both_backends! {
             anon.delete(app.url("/music/likes/1")).send().await.unwrap(),
             anon.get(app.url("/music/likes/1")).send().await.unwrap(),
         ] {
-            assert_eq!(expect(r, 401).await, json!({"detail": NOT_PROVIDED}));
+            assert_401(r).await;
         }
     }
 

@@ -20,19 +20,6 @@ fn detail_path(task: &Value) -> String {
     format!("/api/tasks/{}/", task["id"])
 }
 
-async fn assert_401(r: Response) {
-    let challenge = r
-        .headers()
-        .get("www-authenticate")
-        .map(|v| v.to_str().unwrap().to_owned());
-    let body = expect(r, 401).await;
-    assert_eq!(
-        body,
-        json!({"detail": "Authentication credentials were not provided."})
-    );
-    assert_eq!(challenge.as_deref(), Some("Bearer realm=\"api\""));
-}
-
 async fn assert_not_found(r: Response) {
     assert_eq!(expect(r, 404).await, json!({"detail": NOT_FOUND}));
 }

@@ -99,9 +99,9 @@ both_backends! {
             assert_eq!(expect_401(app.refresh(refresh).await).await, token_not_valid("Token is blacklisted"));
         }
         let r = browser.get("/api/auth/me/").send().await.unwrap();
-        assert_eq!(expect_401(r).await, json!({ "detail": NOT_PROVIDED }));
+        assert_401(r).await;
         let r = app.anon().get(app.url("/api/auth/me/")).header("Cookie", format!("sessionid={old_session}")).send().await.unwrap();
-        assert_eq!(expect_401(r).await, json!({ "detail": NOT_PROVIDED }));
+        assert_401(r).await;
         let r = app.get_with("/api/auth/me/", &format!("Token {key}")).await;
         assert_eq!(expect_401(r).await, json!({ "detail": "Invalid token." }));
 
@@ -126,7 +126,7 @@ both_backends! {
         expect(r, 200).await;
         expect_401(browser.get("/api/auth/me/").send().await.unwrap()).await;
         let r = app.anon().post(app.url("/api/auth/logout-all/")).send().await.unwrap();
-        assert_eq!(expect_401(r).await, json!({ "detail": NOT_PROVIDED }));
+        assert_401(r).await;
     }
 
     async fn sessions_lists_the_callers_logins_with_the_current_one_marked(app) {
@@ -169,7 +169,7 @@ both_backends! {
         let r = app.get_with("/api/auth/sessions/", &format!("Bearer {}", alice.access)).await;
         assert!(expect(r, 200).await.as_array().unwrap().iter().all(|l| l["current"] == json!(false)));
         let r = app.anon().get(app.url("/api/auth/sessions/")).send().await.unwrap();
-        assert_eq!(expect_401(r).await, json!({ "detail": NOT_PROVIDED }));
+        assert_401(r).await;
     }
 
     async fn deleting_a_login_ends_it_alone(app) {
@@ -213,7 +213,7 @@ both_backends! {
         let r = app.anon().delete(app.url("/api/auth/sessions/not-a-number/")).bearer_auth(&alice_access).send().await.unwrap();
         assert_eq!(expect(r, 404).await, json!({ "detail": "Not found." }));
         let r = app.anon().delete(app.url(&format!("/api/auth/sessions/{bobs}/"))).send().await.unwrap();
-        assert_eq!(expect_401(r).await, json!({ "detail": NOT_PROVIDED }));
+        assert_401(r).await;
     }
 
     async fn cors_preflight_from_the_dev_frontend_is_allowed(app) {

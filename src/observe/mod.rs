@@ -5,6 +5,7 @@
 
 pub mod access;
 
+use std::hash::{Hash as _, Hasher as _};
 use std::sync::atomic::AtomicI64;
 use std::time::Duration;
 
@@ -16,6 +17,7 @@ use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
+use rustc_hash::FxHasher;
 
 tokio::task_local! {
     /// The request being answered, for log lines written while answering it.
@@ -59,19 +61,13 @@ impl std::hash::Hash for RouteLabels {
     }
 }
 
-/// FxHash's fold of the method and the route pattern, eight bytes at a time.
+/// FxHash of the method and the route pattern, clear of the low 16 bits where
+/// `RequestLabels` puts the status.
 fn fingerprint(method: &str, route: &Route) -> u64 {
-    const K: u64 = 0x517c_c1b7_2722_0a95;
-    method
-        .as_bytes()
-        .chunks(8)
-        .chain(route.0.as_str().as_bytes().chunks(8))
-        .fold(0, |hash: u64, chunk| {
-            let mut word = [0u8; 8];
-            word[..chunk.len()].copy_from_slice(chunk);
-            (hash.rotate_left(5) ^ u64::from_le_bytes(word)).wrapping_mul(K)
-        })
-        << 16
+    let mut hasher = FxHasher::default();
+    method.hash(&mut hasher);
+    route.0.as_str().hash(&mut hasher);
+    hasher.finish() << 16
 }
 
 /// The route pattern axum matched (`/api/tasks/{id}/`), as a label.

@@ -6,7 +6,7 @@ use axum::http::request::Parts;
 
 use super::extract::{credentials, Auth, BearerClaims, Credentials, CurrentUser, MaybeUser};
 use super::standing::{Standing, Vouched};
-use crate::db::{Conn, Db};
+use crate::db::Db;
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -23,14 +23,6 @@ enum Pending {
 }
 
 impl Caller {
-    /// The caller, or 401, on the route's own connection, before its work.
-    pub fn check(self, conn: &mut Conn) -> Result<Auth, ApiError> {
-        match self.0 {
-            Pending::Known(auth) => Ok(auth),
-            Pending::Bearer(claims) => claims.check(conn),
-        }
-    }
-
     /// What a page query is to confirm with `standing::standing!`.
     pub fn standing(&self) -> Standing {
         match &self.0 {

@@ -14,7 +14,7 @@ use crate::auth::jwt::{self, Kind, TokenError};
 use crate::auth::logins::{self, Client};
 use crate::auth::users::User;
 use crate::auth::{csrf, tokens};
-use crate::db::{Conn, Db};
+use crate::db::Db;
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -276,11 +276,7 @@ impl BearerClaims {
         })
     }
 
-    pub(super) fn check(self, conn: &mut Conn) -> Result<Auth, ApiError> {
-        self.judge(logins::user_with_login(conn, self.user_id, self.login)?)
-    }
-
-    /// [`BearerClaims::check`] as a statement of its own.
+    /// The caller the claims name, confirmed by a statement of its own.
     pub(super) async fn fetch(self, db: &Db) -> Result<Auth, ApiError> {
         let found = db
             .first(logins::user_and_login(self.user_id, self.login))

@@ -8,7 +8,7 @@ use diesel::prelude::*;
 /// What a Bearer token still needs the database to confirm, for a route that asks
 /// in its own page query instead of a statement of its own: on PostgreSQL one
 /// round trip fewer, a third more lists a second. [`standing!`] is the condition;
-/// [`user_with_login`] stays the check that says why it fails.
+/// `BearerClaims::fetch` stays the check that says why it fails.
 #[derive(Debug, Clone, Copy)]
 pub struct Standing {
     /// Nothing to confirm: the caller was checked already (a session, a DRF token).
@@ -50,7 +50,7 @@ where
 }
 
 /// A [`Standing`] as one boolean column: the user is active, the token's version
-/// is current and its login, if it names one, is live (as in `BearerClaims::check`).
+/// is current and its login, if it names one, is live (as `BearerClaims::fetch` judges).
 macro_rules! standing {
     ($standing:expr) => {{
         use diesel::dsl::exists;

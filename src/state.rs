@@ -5,8 +5,6 @@
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
-use axum::extract::FromRef;
-
 use crate::config::Settings;
 use crate::crypto::Keys;
 use crate::db::Db;
@@ -28,12 +26,6 @@ pub struct AppParts {
     pub live: Hub,
     /// Set on shutdown, so that `/readyz` sends load balancers elsewhere.
     pub stopping: AtomicBool,
-}
-
-impl FromRef<AppState> for Db {
-    fn from_ref(state: &AppState) -> Self {
-        state.db.clone()
-    }
 }
 
 impl std::ops::Deref for AppState {

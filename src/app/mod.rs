@@ -11,7 +11,7 @@ use axum::http::HeaderValue;
 use axum::response::Response;
 use axum::Router;
 
-pub use crate::state::AppState;
+use crate::state::AppState;
 use cors::CrossOriginLayer;
 use gate::{append_slash, GateLayer, SecurityHeaders};
 pub use serve::serve;

@@ -92,9 +92,6 @@ pub enum ApiError {
     UnsupportedMediaType(String),
     #[error("request body too large")]
     PayloadTooLarge,
-    /// A unique row already exists; used to roll back a transaction, answered 409.
-    #[error("conflict")]
-    Conflict,
     /// 429; the number of seconds until the client may try again.
     #[error("throttled")]
     Throttled(u64),
@@ -129,7 +126,6 @@ impl ApiError {
             Self::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-            Self::Conflict => StatusCode::CONFLICT,
             Self::Throttled(_) => StatusCode::TOO_MANY_REQUESTS,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -200,7 +196,6 @@ impl IntoResponse for ApiError {
             Self::UnsupportedMediaType(kind) => {
                 json!({ "detail": format!("Unsupported media type \"{kind}\" in request.") })
             }
-            Self::Conflict => json!({ "detail": "Conflict." }),
             Self::PayloadTooLarge => json!({ "detail": "Request body is too large." }),
             Self::Throttled(wait) => json!({
                 "detail": format!("Request was throttled. Expected available in {wait} second{}.", if wait == 1 { "" } else { "s" })

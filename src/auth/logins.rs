@@ -108,11 +108,11 @@ pub fn open(
     session_key_hash: Option<&str>,
     expires_at: NaiveDateTime,
     client: &Client,
-) -> Result<i64, ApiError> {
+) -> QueryResult<i64> {
     let now = crate::time::now();
     let agent: String = client.user_agent.chars().take(512).collect();
     let addr: String = client.addr.chars().take(64).collect();
-    Ok(diesel::insert_into(logins::table)
+    diesel::insert_into(logins::table)
         .values((
             logins::user_id.eq(user_id),
             logins::kind.eq(kind),
@@ -124,7 +124,7 @@ pub fn open(
             logins::user_agent.eq(agent),
         ))
         .returning(logins::id)
-        .get_result(conn)?)
+        .get_result(conn)
 }
 
 /// The live session with this key hash, and its user.
@@ -346,10 +346,10 @@ pub fn adopt_refresh(
     client: &Client,
     rotated: bool,
 ) -> Result<Option<i64>, ApiError> {
-    conn.transaction(|conn| {
+    let adopted: QueryResult<i64> = conn.transaction(|conn| {
         let login_id = open(conn, user_id, JWT, None, expires_at, client)?;
         let now = crate::time::now();
-        let inserted = diesel::insert_into(refresh_tokens::table)
+        diesel::insert_into(refresh_tokens::table)
             .values((
                 refresh_tokens::login_id.eq(login_id),
                 refresh_tokens::user_id.eq(user_id),
@@ -359,23 +359,16 @@ pub fn adopt_refresh(
                 refresh_tokens::rotated_at.eq(rotated.then_some(now)),
                 refresh_tokens::blacklisted_at.eq((!rotated).then_some(now)),
             ))
-            .execute(conn);
-        match inserted {
-            Ok(_) => Ok(Some(login_id)),
-            Err(e) if e.is_unique_violation() => Err(ApiError::Conflict),
-            Err(e) => Err(e.into()),
-        }
-    })
-    .map_or_else(
-        |e| {
-            if matches!(e, ApiError::Conflict) {
-                Ok(None)
-            } else {
-                Err(e)
-            }
-        },
-        Ok,
-    )
+            .execute(conn)?;
+        Ok(login_id)
+    });
+    match adopted {
+        Ok(login_id) => Ok(Some(login_id)),
+        // another request adopted the token first (its jti_hash is the one unique
+        // value written here); the new login went with the rollback
+        Err(e) if e.is_unique_violation() => Ok(None),
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// Moves the login's expiry later (never earlier).

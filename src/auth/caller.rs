@@ -11,8 +11,8 @@ use crate::error::ApiError;
 use crate::state::AppState;
 
 /// The authenticated caller, for routes that confirm a Bearer token in their own
-/// database call: one trip to the database's threads instead of two. Other
-/// credentials are checked here, as for [`CurrentUser`]; anonymous is 401.
+/// statement: one statement instead of two. Other credentials are checked here,
+/// as for [`CurrentUser`]; anonymous is 401.
 #[derive(Debug, Clone)]
 pub struct Caller(Pending);
 

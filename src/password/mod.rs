@@ -16,7 +16,7 @@ pub use self::django::{algorithm, scheme, Scheme};
 pub use self::validate::{validate, Attributes};
 use crate::error::ApiError;
 
-/// Hashes on the blocking pool, at most one per core at a time, so a burst of
+/// Hashes on threads of their own, at most one per core at a time, so a burst of
 /// logins neither stalls the async threads nor takes 19 MiB per waiting request.
 #[derive(Clone)]
 pub struct Hasher {

@@ -20,6 +20,7 @@ mod music;
 mod operations;
 mod outage;
 mod robustness;
+mod schema;
 mod stream;
 mod tasks;
 mod throttle;

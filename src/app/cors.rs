@@ -52,6 +52,30 @@ impl CrossOriginLayer {
     }
 }
 
+impl CrossOriginLayer {
+    /// The CORS headers `head`'s origin would get on any answer, added to an answer
+    /// made before the router (a 413, a refused Host): without them a page on an
+    /// allowed origin sees a network error, not the answer.
+    pub(super) async fn grant(&self, origin: Option<HeaderValue>, answer: Response) -> Response {
+        let Some(origin) = origin else {
+            return answer;
+        };
+        // a GET: the layer answers any OPTIONS as a preflight, and only the
+        // origin decides the headers of an answer that is not one
+        let mut probe = Request::new(axum::body::Body::empty());
+        probe.headers_mut().insert(header::ORIGIN, origin);
+        let mut answer = Some(answer);
+        let inner = tower::service_fn(move |_: Request| {
+            let answer = answer.take().unwrap_or_default();
+            async move { Ok::<_, std::convert::Infallible>(answer) }
+        });
+        match tower::Layer::layer(&*self.0, inner).call(probe).await {
+            Ok(response) => response,
+            Err(never) => match never {},
+        }
+    }
+}
+
 impl<S> tower::Layer<S> for CrossOriginLayer {
     type Service = CrossOrigin<S>;
 

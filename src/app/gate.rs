@@ -11,7 +11,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Router;
 use futures_util::future::BoxFuture;
 
-use super::cors::cors_vary;
+use super::cors::{cors_vary, CrossOriginLayer};
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -74,6 +74,7 @@ const REQUEST_ID_HEADER: HeaderName = HeaderName::from_static("x-request-id");
 pub(super) struct GateLayer {
     pub(super) state: AppState,
     pub(super) headers: SecurityHeaders,
+    pub(super) cors: CrossOriginLayer,
 }
 
 impl<S> tower::Layer<S> for GateLayer {
@@ -84,6 +85,7 @@ impl<S> tower::Layer<S> for GateLayer {
             inner,
             state: self.state.clone(),
             headers: self.headers.clone(),
+            cors: self.cors.clone(),
         }
     }
 }
@@ -93,6 +95,7 @@ pub(super) struct Gate<S> {
     inner: S,
     state: AppState,
     headers: SecurityHeaders,
+    cors: CrossOriginLayer,
 }
 
 impl<S> tower::Service<Request> for Gate<S>
@@ -112,12 +115,12 @@ where
         // the service that was made ready goes with the request; a clone stays
         let clone = self.inner.clone();
         let ready = std::mem::replace(&mut self.inner, clone);
-        let (state, headers) = (self.state.clone(), self.headers.clone());
-        Box::pin(async move { Ok(headers.add(gate(state, req, ready).await)) })
+        let (state, headers, cors) = (self.state.clone(), self.headers.clone(), self.cors.clone());
+        Box::pin(async move { Ok(headers.add(gate(state, cors, req, ready).await)) })
     }
 }
 
-async fn gate<S>(state: AppState, req: Request, inner: S) -> Response
+async fn gate<S>(state: AppState, cors: CrossOriginLayer, req: Request, inner: S) -> Response
 where
     S: tower::Service<Request, Response = Response, Error = Infallible>,
 {
@@ -131,7 +134,7 @@ where
     };
     let access = crate::observe::access::Pending::start(req.method(), req.uri());
     let mut response = crate::observe::REQUEST_ID
-        .scope(id.clone(), admit(state, req, inner))
+        .scope(id.clone(), admit(state, cors, req, inner))
         .await;
     if let Some(access) = access {
         access.finish(id.to_str().unwrap_or_default(), response.status().as_u16());
@@ -144,17 +147,18 @@ where
 }
 
 /// [`gate`]'s checks and the request itself, inside the request id's scope.
-async fn admit<S>(state: AppState, req: Request, mut inner: S) -> Response
+async fn admit<S>(state: AppState, cors: CrossOriginLayer, req: Request, mut inner: S) -> Response
 where
     S: tower::Service<Request, Response = Response, Error = Infallible>,
 {
+    let origin = req.headers().get(header::ORIGIN).cloned();
     if let Some(refused) = refuse_host(&state, &req) {
-        return refused;
+        return cors.grant(origin, refused).await;
     }
     let method = req.method().clone();
     let mut req = match read_body(&state, req).await {
         Ok(req) => req,
-        Err(refused) => return refused,
+        Err(refused) => return cors.grant(origin, refused).await,
     };
     let credentials = crate::auth::extract::carries_credentials(req.headers());
     let stale = crate::auth::extract::StaleSession::watch(&mut req);
@@ -223,19 +227,20 @@ pub(super) async fn append_slash(routes: Router, req: Request) -> Response {
     }
 }
 
-/// DRF's 405 body, with the `Allow` header axum already set.
+/// DRF's 405 body, with the headers axum's answer had (`Allow`, CORS).
 fn method_not_allowed(method: Method, response: Response) -> Response {
     if response.status() != StatusCode::METHOD_NOT_ALLOWED
         || response.headers().contains_key(header::CONTENT_TYPE)
     {
         return response;
     }
-    let allow = response.headers().get(header::ALLOW).cloned();
-    let mut replaced = ApiError::MethodNotAllowed(method).into_response();
-    if let Some(allow) = allow {
-        replaced.headers_mut().insert(header::ALLOW, allow);
-    }
-    replaced
+    let (mut head, _) = response.into_parts();
+    let (drf, body) = ApiError::MethodNotAllowed(method)
+        .into_response()
+        .into_parts();
+    head.headers.remove(header::CONTENT_LENGTH);
+    head.headers.extend(drf.headers);
+    Response::from_parts(head, body)
 }
 
 /// A declared body over the limit is refused before anything reads it.

@@ -77,11 +77,13 @@ fn app(
         .then(|| HeaderValue::from_str(&format!("max-age={}", settings.secure_hsts_seconds)).ok())
         .flatten();
     let headers = SecurityHeaders { hsts };
+    let cors = CrossOriginLayer::new(&settings);
     tower::ServiceBuilder::new()
         .layer(GateLayer {
             state: state.clone(),
             headers,
+            cors: cors.clone(),
         })
-        .layer(CrossOriginLayer::new(&settings))
+        .layer(cors)
         .service(router(state))
 }

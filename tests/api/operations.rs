@@ -112,6 +112,65 @@ both_backends! {
         assert!(vary(&r).contains("origin"));
     }
 
+    async fn the_answers_made_before_the_router_grant_the_origin_too(app, |s| {
+        s.cors_allowed_origins = vec!["http://localhost:5173".into()];
+        s.allowed_hosts = vec!["127.0.0.1".into()];
+        s.body_limit = 1024;
+    }) {
+        let alice = app.user("alice").await;
+        let origin = |o: &str, r: reqwest::RequestBuilder| r.header("Origin", o.to_owned());
+        let big = json!({ "text": "x".repeat(4096) });
+        // a declared length over the limit, a refused Host, and axum's 405 made
+        // into DRF's
+        let requests = [
+            (413, alice.post("/api/messages").json(&big)),
+            (400, app.anon().get(app.url("/api/blogposts/")).header("Host", "evil.example")),
+            (405, alice.request(reqwest::Method::PUT, "/api/messages")),
+        ];
+        for (status, request) in requests {
+            let again = request.try_clone();
+            let r = origin("http://localhost:5173", request).send().await.unwrap();
+            assert_eq!(r.status(), status);
+            let h = r.headers();
+            assert_eq!(h["access-control-allow-origin"], "http://localhost:5173", "{status}: {h:?}");
+            assert_eq!(h["access-control-allow-credentials"], "true", "{status}");
+            assert!(h["access-control-expose-headers"].to_str().unwrap().contains("x-total-count"));
+            assert!(h["content-type"].to_str().unwrap().starts_with("application/json"), "{status}");
+            // another origin is granted nothing, here as anywhere
+            if let Some(again) = again {
+                let r = origin("http://evil.example", again).send().await.unwrap();
+                assert_eq!(r.status(), status);
+                assert!(!r.headers().contains_key("access-control-allow-origin"), "{status}");
+            }
+        }
+        // a body sent in chunks that grows over the limit
+        let (addr, access) = (app.base.trim_start_matches("http://").to_owned(), alice.access.clone());
+        let answer = tokio::task::spawn_blocking(move || {
+            use std::io::{Read as _, Write as _};
+            let mut tcp = std::net::TcpStream::connect(&addr).unwrap();
+            tcp.set_read_timeout(Some(std::time::Duration::from_secs(10))).unwrap();
+            write!(
+                tcp,
+                "POST /api/messages HTTP/1.1\r\nHost: {addr}\r\nOrigin: http://localhost:5173\r\n\
+                 Authorization: Bearer {access}\r\nContent-Type: application/json\r\n\
+                 Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+            )
+            .unwrap();
+            for _ in 0..8 {
+                let _ = write!(tcp, "200\r\n{}\r\n", " ".repeat(512));
+            }
+            let _ = write!(tcp, "0\r\n\r\n");
+            let mut answer = String::new();
+            let _ = tcp.read_to_string(&mut answer);
+            answer.to_ascii_lowercase()
+        })
+        .await
+        .unwrap();
+        assert!(answer.starts_with("http/1.1 413"), "{answer}");
+        assert!(answer.contains("access-control-allow-origin: http://localhost:5173\r\n"), "{answer}");
+        assert_eq!(app.count("messages").await, 0);
+    }
+
     async fn hsts_is_sent_when_configured(app, |s| { s.secure_hsts_seconds = 3600; }) {
         let r = app.anon().get(app.url("/healthz")).send().await.unwrap();
         assert_eq!(r.headers()["strict-transport-security"], "max-age=3600");

@@ -183,6 +183,15 @@ test('messages: live in a second browser, resumed after a cut, refreshed tokens'
   }
   await post(a.page, 'hello from Ann');
   await showsOnce(a.page, 'hello from Ann');
+  // over the body limit (2.5 MB): the server's answer reaches the page, also
+  // across origins, and the message is kept for another try
+  const huge = 'x'.repeat(3 * 1024 * 1024);
+  await fill(a.page, 'Message', huge);
+  await a.page.keyboard.press('Enter');
+  await alert(a.page).getByText('Request body is too large.').waitFor();
+  assert.equal(await a.page.locator('#field-text').evaluate((field) => field.value.length), huge.length);
+  assert.deepEqual(await messageTexts(a.page), ['hello from Ann']);
+  await fill(a.page, 'Message', '');
   if (!LIVE) return;
   // Bob sees it without reloading
   await showsOnce(b.page, 'hello from Ann');

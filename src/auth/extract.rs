@@ -221,12 +221,14 @@ pub(super) fn credentials(parts: &Parts) -> Result<Credentials<'_>, ApiError> {
     let Some(value) = parts.headers.get(header::AUTHORIZATION) else {
         return Ok(Credentials::Other);
     };
+    // Python's bytes.split(), as both DRF and simplejwt split the header
     let mut words = value
         .to_str()
         .unwrap_or_default()
-        .split(' ')
+        .split([' ', '\t'])
         .filter(|w| !w.is_empty());
     match words.next() {
+        // simplejwt's AUTH_HEADER_TYPES match as written; DRF's keyword in any case
         Some("Bearer") => match (words.next(), words.next()) {
             (Some(token), None) => Ok(Credentials::Bearer(token)),
             _ => Err(ApiError::AuthFailed(json!({
@@ -234,13 +236,15 @@ pub(super) fn credentials(parts: &Parts) -> Result<Credentials<'_>, ApiError> {
                 "code": "bad_authorization_header",
             }))),
         },
-        Some("Token") => match (words.next(), words.next()) {
-            (None, _) => Err(detail("Invalid token header. No credentials provided.")),
-            (Some(_), Some(_)) => Err(detail(
-                "Invalid token header. Token string should not contain spaces.",
-            )),
-            (Some(key), None) => Ok(Credentials::Token(key)),
-        },
+        Some(keyword) if keyword.eq_ignore_ascii_case("token") => {
+            match (words.next(), words.next()) {
+                (None, _) => Err(detail("Invalid token header. No credentials provided.")),
+                (Some(_), Some(_)) => Err(detail(
+                    "Invalid token header. Token string should not contain spaces.",
+                )),
+                (Some(key), None) => Ok(Credentials::Token(key)),
+            }
+        }
         _ => Ok(Credentials::Other),
     }
 }

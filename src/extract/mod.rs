@@ -1,76 +1,18 @@
 //! Request extractors and response helpers shared by every route: the body as a
-//! JSON object (JSON or form-encoded), list paging, and the paged list response.
+//! JSON object (`body`), list paging, and the paged list response.
 
-use axum::extract::{FromRequest, FromRequestParts, Request};
+mod body;
+
+pub use body::{form_to_value, parse_view_body, Body, JsonOrForm, ViewBody};
+
+use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, HeaderValue, Uri};
 use axum::response::Response;
 use serde::Serialize;
-use serde_json::{Map, Value};
 
 use crate::error::ApiError;
-use crate::fields::Input;
 use crate::json::json_list;
-
-/// The request body as a JSON value: `application/json` (an empty body is `{}`) or
-/// `application/x-www-form-urlencoded` (every value a string). Anything else is 415.
-#[derive(Debug)]
-pub struct Body(pub Value);
-
-impl Body {
-    /// The body as field input (see [`Input`]); a non-object is a 400.
-    pub fn input(self, partial: bool) -> Result<Input, ApiError> {
-        Input::new(self.0, partial)
-    }
-}
-
-fn media_type(headers: &HeaderMap) -> Option<String> {
-    let value = headers.get(header::CONTENT_TYPE)?.to_str().ok()?;
-    Some(
-        value
-            .split(';')
-            .next()
-            .unwrap_or_default()
-            .trim()
-            .to_ascii_lowercase(),
-    )
-}
-
-pub fn parse_body(headers: &HeaderMap, bytes: &[u8]) -> Result<Value, ApiError> {
-    match media_type(headers).as_deref() {
-        Some("application/x-www-form-urlencoded") => Ok(form_to_value(bytes)),
-        Some(kind)
-            if !(kind == "application/json" || kind.ends_with("+json") || bytes.is_empty()) =>
-        {
-            Err(ApiError::UnsupportedMediaType(kind.to_owned()))
-        }
-        _ if bytes.iter().all(u8::is_ascii_whitespace) => Ok(Value::Object(Map::new())),
-        _ => serde_json::from_slice(bytes)
-            .map_err(|e| ApiError::BadRequest(format!("JSON parse error - {e}"))),
-    }
-}
-
-pub fn form_to_value(bytes: &[u8]) -> Value {
-    let mut map = Map::new();
-    for (k, v) in form_urlencoded::parse(bytes) {
-        // the last value wins, as Django's QueryDict.dict() does
-        map.insert(k.into_owned(), Value::String(v.into_owned()));
-    }
-    Value::Object(map)
-}
-
-impl<S: Send + Sync> FromRequest<S> for Body {
-    type Rejection = ApiError;
-
-    async fn from_request(req: Request, _: &S) -> Result<Self, ApiError> {
-        let (parts, body) = req.into_parts();
-        // `gate` has read the body already, within BODY_LIMIT
-        let bytes = axum::body::to_bytes(body, usize::MAX)
-            .await
-            .map_err(|e| ApiError::BadRequest(format!("Cannot read the request body: {e}")))?;
-        parse_body(&parts.headers, &bytes).map(Body)
-    }
-}
 
 pub const DEFAULT_LIMIT: i64 = 100;
 pub const MAX_LIMIT: i64 = 1000;
@@ -327,13 +269,5 @@ mod tests {
         let p = page("/x?album=3&limit=2&offset=4");
         assert_eq!(p.link(Some(6)), "http://h/x?album=3&limit=2&offset=6");
         assert_eq!(p.link(None), "http://h/x?album=3&limit=2");
-    }
-
-    #[test]
-    fn form_bodies_become_objects() {
-        assert_eq!(
-            form_to_value(b"a=1&b=x+y"),
-            serde_json::json!({"a": "1", "b": "x y"})
-        );
     }
 }

@@ -11,6 +11,7 @@ mod helpers;
 mod admin;
 mod auth;
 mod blog;
+mod bodies;
 mod connections;
 mod cursors;
 mod db;

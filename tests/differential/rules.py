@@ -328,23 +328,6 @@ KNOWN_DEFECTS = [
         lambda req, h, r, d: python_strip_only(d) or edge_info_separator(req),
     ),
     Rule(
-        "tutorial views refuse a body that is not labelled JSON",
-        "The tutorial's signup and session views read the body with json.loads() whatever its "
-        "Content-Type (a fetch() with a string body and no header sends text/plain); Hearth "
-        "answers 415 unless it is application/json.",
-        r"/api/auth/signup/|" + SESSION_VIEWS,
-        lambda req, h, r, d: h.status == 415 and r.status != 415 and not is_form(req),
-    ),
-    Rule(
-        "DRF routes parse a body that is not labelled JSON",
-        "DRF picks the parser by Content-Type: a body with none, or with "
-        "application/vnd.api+json, text/json, ..., is 415 \"Unsupported media type \\\"...\\\" in "
-        "request.\"; Hearth reads it as JSON (and so writes rows the reference refuses).",
-        ANY_ROUTE,
-        lambda req, h, r, d: r.status == 415 and h.status != 415
-        and not JSON_TYPE.fullmatch((req.content_type or "").lower()),
-    ),
-    Rule(
         "integers past 2**53 become floats",
         "Hearth reads a JSON integer beyond 2**53 as a float: as a title it is stored as "
         "\"1.2345678901234568e+22\" where DRF stores str(12345678901234567890123), and as a "
@@ -369,14 +352,6 @@ KNOWN_DEFECTS = [
         r"/music/song.*",
         lambda req, h, r, d: isinstance(body_field(req, "num_streams"), str)
         and not body_field(req, "num_streams").isascii() and h.status == 400,
-    ),
-    Rule(
-        "a whitespace-only JSON body is read as empty",
-        "DRF's JSONParser fails on a body of only blanks (400 \"JSON parse error - Expecting "
-        "value ...\"); Hearth reads it as {} and answers the missing fields.",
-        ANY_ROUTE,
-        lambda req, h, r, d: req.encoding == "raw" and req.raw and not req.raw.strip()
-        and str(detail(r)).startswith("JSON parse error"),
     ),
     Rule(
         "session register: a non-string username or password",
@@ -425,14 +400,6 @@ KNOWN_DEFECTS = [
         lambda req, h, r, d: any(isinstance(body_field(req, k), float) or getattr(body_field(req, k), "fmt", "") == "float"
                                  for k in ("album", "song"))
         and h.status == 400,
-    ),
-    Rule(
-        "session views: no csrftoken cookie on a malformed body",
-        "CONTRACT.md: every answer of the three session views sets the csrftoken cookie "
-        "(ensure_csrf_cookie); Hearth's 400 JSON parse error answer does not.",
-        SESSION_VIEWS,
-        lambda req, h, r, d: h.status == r.status == 400 and d.where == "set-cookie csrftoken",
-        frozenset({"header"}),
     ),
     Rule(
         "an empty string as a primary key: DRF's text",
@@ -578,21 +545,5 @@ KNOWN_DEFECTS = [
         lambda req, h, r, d: allow(r) - allow(h) == {"OPTIONS"} and not allow(h) - allow(r),
         frozenset({"header"}),
         "allow",
-    ),
-    # --- being fixed elsewhere ---
-    Rule(
-        "form and multipart bodies refused with 415",
-        "DRF's default parsers take application/x-www-form-urlencoded and multipart/form-data "
-        "on every API view; Hearth answers 415 (and where both answer 415, Hearth's text leaves "
-        "the boundary parameter out of the media type). Being fixed.",
-        ANY_ROUTE,
-        lambda req, h, r, d: is_form(req) and h.status == 415,
-    ),
-    Rule(
-        "lowercase `token` keyword refused",
-        "DRF's TokenAuthentication compares the keyword case-insensitively "
-        "(`Authorization: token <key>` works); Hearth does not. Being fixed.",
-        ANY_ROUTE,
-        lambda req, h, r, d: "token_lower:" in req.auth,
     ),
 ]

@@ -11,7 +11,7 @@ use crate::auth::logins::{self, Client};
 use crate::auth::routes::register::{ClientInfo, Credentials};
 use crate::auth::MaybeUser;
 use crate::error::ApiError;
-use crate::extract::Body;
+use crate::extract::{Body, JsonOrForm};
 use crate::fields::loose_text;
 use crate::json::Json;
 use crate::state::AppState;
@@ -207,7 +207,7 @@ pub async fn logout(
     // an APIView: a session cookie authenticates it, and then needs CSRF
     _caller: MaybeUser,
     ClientInfo(client): ClientInfo,
-    body: Body,
+    body: JsonOrForm,
 ) -> Result<Json<Value>, ApiError> {
     let error = |text: &str| ApiError::BadRequestBody(json!({ "error": text }));
     let data = body.0;

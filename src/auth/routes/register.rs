@@ -13,7 +13,7 @@ use crate::auth::login::jwt_login;
 use crate::auth::users::{self, NewUser, User, USERNAME_TAKEN};
 use crate::auth::MaybeUser;
 use crate::error::ApiError;
-use crate::extract::Body;
+use crate::extract::{Body, ViewBody};
 use crate::fields::{join_messages, loose_text};
 use crate::json::Json;
 use crate::password::{self, Attributes};
@@ -80,9 +80,8 @@ pub fn plain_view_errors(username: &str, password: &str) -> Vec<String> {
 pub async fn signup(
     State(state): State<AppState>,
     ClientInfo(client): ClientInfo,
-    body: Body,
+    ViewBody(data): ViewBody,
 ) -> Result<Response, ApiError> {
-    let data = body.0;
     if !data.is_object() {
         return Err(ApiError::non_field(format!(
             "Invalid data. Expected a dictionary, but got {}.",

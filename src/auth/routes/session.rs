@@ -17,7 +17,7 @@ use crate::auth::logins::Client;
 use crate::auth::routes::register::{create_user, plain_view_errors};
 use crate::auth::{csrf, users};
 use crate::error::ApiError;
-use crate::extract::parse_body;
+use crate::extract::parse_view_body;
 use crate::fields::{join_messages, loose_text};
 use crate::json::Json;
 use crate::state::AppState;
@@ -52,8 +52,20 @@ impl SessionRequest {
         csrf::cookie_value(&self.headers, SESSION_COOKIE)
     }
 
-    /// CSRF first (the middleware runs before the view), then the body.
-    fn checked_body(&self, state: &AppState, bytes: &[u8]) -> Result<Value, ApiError> {
+    /// CSRF first (the middleware runs before the view), then the body. A body
+    /// the view cannot read is its 400 with the csrftoken cookie, which every
+    /// answer of the view carries (`ensure_csrf_cookie`).
+    fn checked_body(&self, state: &AppState, bytes: &[u8]) -> Result<Value, Box<Response>> {
+        self.check_csrf(state, bytes)
+            .map_err(|refused| Box::new(refused.into_response()))?;
+        read_body(&self.headers, bytes).map_err(|error| {
+            let mut response = error.into_response();
+            set_csrf_cookie(state, &mut response, &kept_or_new(self));
+            Box::new(response)
+        })
+    }
+
+    fn check_csrf(&self, state: &AppState, bytes: &[u8]) -> Result<(), ApiError> {
         let is_form = self
             .headers
             .get(header::CONTENT_TYPE)
@@ -69,16 +81,28 @@ impl SessionRequest {
             &self.headers,
             self.secure,
             form_token.as_deref(),
-        )?;
-        let data = parse_body(&self.headers, bytes)?;
-        if !data.is_object() {
-            return Err(ApiError::non_field(format!(
-                "Invalid data. Expected a dictionary, but got {}.",
-                crate::fields::python_type(&data)
-            )));
-        }
-        Ok(data)
+        )
     }
+}
+
+fn read_body(headers: &HeaderMap, bytes: &[u8]) -> Result<Value, ApiError> {
+    let data = parse_view_body(headers, bytes)?;
+    if !data.is_object() {
+        return Err(ApiError::non_field(format!(
+            "Invalid data. Expected a dictionary, but got {}.",
+            crate::fields::python_type(&data)
+        )));
+    }
+    Ok(data)
+}
+
+fn set_csrf_cookie(state: &AppState, response: &mut Response, csrf_secret: &str) {
+    let headers = response.headers_mut();
+    headers.append(
+        header::SET_COOKIE,
+        header_value(&csrf::set_cookie(&state.settings, csrf_secret)),
+    );
+    headers.insert(header::VARY, HeaderValue::from_static("Cookie"));
 }
 
 /// The view's answer, with the CSRF cookie (and any session cookie) set.
@@ -89,15 +113,10 @@ fn answer(
     session: Option<HeaderValue>,
 ) -> Response {
     let mut response = Json(json!({ "error": text })).into_response();
-    let headers = response.headers_mut();
-    headers.append(
-        header::SET_COOKIE,
-        header_value(&csrf::set_cookie(&state.settings, csrf_secret)),
-    );
+    set_csrf_cookie(state, &mut response, csrf_secret);
     if let Some(session) = session {
-        headers.append(header::SET_COOKIE, session);
+        response.headers_mut().append(header::SET_COOKIE, session);
     }
-    headers.insert(header::VARY, HeaderValue::from_static("Cookie"));
     response
 }
 
@@ -125,7 +144,10 @@ pub async fn login_post(
     req: SessionRequest,
     bytes: Bytes,
 ) -> Result<Response, ApiError> {
-    let data = req.checked_body(&state, &bytes)?;
+    let data = match req.checked_body(&state, &bytes) {
+        Ok(data) => data,
+        Err(unreadable) => return Ok(*unreadable),
+    };
     let username = loose_text(data.get("username")).unwrap_or_default();
     let password = loose_text(data.get("password")).unwrap_or_default();
     let Some(user) = check_credentials(&state, &req.client, username, password).await? else {
@@ -165,7 +187,10 @@ pub async fn register_post(
     req: SessionRequest,
     bytes: Bytes,
 ) -> Result<Response, ApiError> {
-    let data = req.checked_body(&state, &bytes)?;
+    let data = match req.checked_body(&state, &bytes) {
+        Ok(data) => data,
+        Err(unreadable) => return Ok(*unreadable),
+    };
     let field = |name: &str| loose_text(data.get(name)).filter(|s| !s.is_empty());
     let say = |text: &str| Ok(answer(&state, text, &kept_or_new(&req), None));
     let (Some(username), Some(password), Some(confirm)) = (
@@ -222,11 +247,8 @@ pub async fn logout_post(
     req: SessionRequest,
     bytes: Bytes,
 ) -> Result<Response, ApiError> {
-    req.checked_body(&state, &bytes).or_else(|e| match e {
-        // logout reads no body: only the CSRF check can refuse it
-        ApiError::Csrf(_) => Err(e),
-        _ => Ok(Value::Null),
-    })?;
+    // logout reads no body: only the CSRF check can refuse it
+    req.check_csrf(&state, &bytes)?;
     let had_session = match req.session_key() {
         Some(key) => {
             let hash = state.keys.lookup_hash(&key);

@@ -81,6 +81,22 @@ both_backends! {
         assert_eq!(expect_401(r).await, json!({ "detail": "Invalid token header. Token string should not contain spaces." }));
     }
 
+    async fn the_keyword_is_read_in_any_case_as_drf_reads_it(app) {
+        let alice = app.user("alice").await;
+        let key = app.drf_token(&alice.username, &alice.password).await;
+        for header in [format!("token {key}"), format!("TOKEN {key}"), format!("Token\t{key}"), format!("  tOkEn   {key} ")] {
+            let me = expect(app.get_with("/api/auth/me/", &header).await, 200).await;
+            assert_eq!(me["username"], json!(alice.username), "{header}");
+        }
+        let r = app.get_with("/api/auth/me/", "token").await;
+        assert_eq!(expect_401(r).await, json!({ "detail": "Invalid token header. No credentials provided." }));
+        // simplejwt's header type is matched as written: a lowercase one is no credentials
+        let r = app.get_with("/api/auth/me/", &format!("bearer {}", alice.access)).await;
+        assert_eq!(expect_401(r).await, json!({ "detail": "Authentication credentials were not provided." }));
+        let r = app.get_with("/api/auth/me/", &format!("Bearer\t{}", alice.access)).await;
+        assert_eq!(expect(r, 200).await["username"], json!(alice.username));
+    }
+
     async fn an_inactive_users_key_is_refused(app) {
         let alice = app.user("alice").await;
         let key = app.drf_token(&alice.username, &alice.password).await;

@@ -6,7 +6,7 @@ use axum::http::request::Parts;
 
 use super::extract::{credentials, Auth, BearerClaims, Credentials, CurrentUser, MaybeUser};
 use super::standing::{Standing, Vouched};
-use crate::db::Db;
+use crate::db::{Db, Paged};
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -45,14 +45,19 @@ impl Caller {
     /// them over. Anything but a confirmation (a refusal, or no row to carry it)
     /// is checked again on its own, which also says why it fails; the page is then
     /// not shown.
-    pub async fn confirm<T>(self, db: &Db, rows: Vec<Vouched<T>>) -> Result<Vec<T>, ApiError> {
+    pub async fn confirm<T>(
+        self,
+        db: &Db,
+        page: Paged<Vouched<T>>,
+    ) -> Result<(Vec<T>, i64), ApiError> {
+        let (rows, total) = page.unconfirmed();
         match (self.0, Vouched::verdict(&rows)) {
             (Pending::Known(_), _) | (Pending::Bearer(_), Some(true)) => {}
             (Pending::Bearer(claims), _) => {
                 claims.fetch(db).await?;
             }
         }
-        Ok(rows.into_iter().map(Vouched::into_row).collect())
+        Ok((rows.into_iter().map(Vouched::into_row).collect(), total))
     }
 }
 

@@ -7,7 +7,7 @@ use diesel::prelude::*;
 
 use crate::auth::users::{users, User};
 use crate::db::counts::row_counts;
-use crate::db::{native, Conn, Db, DieselErrorExt as _, OptionalExt as _, Statement};
+use crate::db::{Conn, Db, DieselErrorExt as _, OptionalExt as _, Statement};
 use crate::error::ApiError;
 
 diesel::table! {
@@ -130,14 +130,14 @@ pub fn open(
 /// The live session with this key hash, and its user.
 pub fn session_user(conn: &mut Conn, key_hash: &str) -> Result<Option<(Login, User)>, ApiError> {
     let now = crate::time::now();
-    native!(conn, |c| logins::table
-        .inner_join(users::table)
-        .filter(logins::session_key_hash.eq(key_hash))
-        .filter(logins::revoked_at.is_null())
-        .filter(logins::expires_at.gt(now))
-        .select((LOGIN_COLUMNS, users::all_columns))
-        .first(c)
-        .found())
+    Ok(conn.first(
+        logins::table
+            .inner_join(users::table)
+            .filter(logins::session_key_hash.eq(key_hash))
+            .filter(logins::revoked_at.is_null())
+            .filter(logins::expires_at.gt(now))
+            .select((LOGIN_COLUMNS, users::all_columns)),
+    )?)
 }
 
 /// The live session with that key hash and its user, as [`session_user`] reads
@@ -188,7 +188,7 @@ pub fn user_with_login(
     user_id: i64,
     login: Option<i64>,
 ) -> Result<Option<(User, bool)>, ApiError> {
-    let found: Vec<UserAndLogin> = native!(conn, |c| user_and_login(user_id, login).load(c))?;
+    let found: Vec<UserAndLogin> = conn.load(user_and_login(user_id, login))?;
     Ok(found.into_iter().next().map(|found| live(found, login)))
 }
 

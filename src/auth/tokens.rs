@@ -5,7 +5,7 @@ use diesel::prelude::*;
 
 use crate::auth::users::{users, User};
 use crate::crypto::{random_hex, Keys};
-use crate::db::{native, Conn, DieselErrorExt as _, OptionalExt as _};
+use crate::db::{Conn, DieselErrorExt as _, OptionalExt as _};
 use crate::error::ApiError;
 
 diesel::table! {
@@ -22,12 +22,12 @@ diesel::joinable!(api_tokens -> users (user_id));
 diesel::allow_tables_to_appear_in_same_query!(api_tokens, users);
 
 pub fn user_by_key_hash(conn: &mut Conn, key_hash: &str) -> Result<Option<User>, ApiError> {
-    native!(conn, |c| api_tokens::table
-        .inner_join(users::table)
-        .filter(api_tokens::key_hash.eq(key_hash))
-        .select(users::all_columns)
-        .first(c)
-        .found())
+    Ok(conn.first(
+        api_tokens::table
+            .inner_join(users::table)
+            .filter(api_tokens::key_hash.eq(key_hash))
+            .select(users::all_columns),
+    )?)
 }
 
 /// The user's key, made on first use (DRF's `Token.objects.get_or_create`).

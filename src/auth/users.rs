@@ -4,7 +4,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use serde::Serialize;
 
-use crate::db::{native, Conn, DieselErrorExt as _, OptionalExt as _};
+use crate::db::{Conn, DieselErrorExt as _};
 use crate::error::ApiError;
 
 diesel::table! {
@@ -91,11 +91,7 @@ pub fn plausible_email(email: &str) -> bool {
 }
 
 pub fn find(conn: &mut Conn, id: i64) -> Result<Option<User>, ApiError> {
-    native!(conn, |c| users::table
-        .find(id)
-        .select(users::all_columns)
-        .first(c)
-        .found())
+    Ok(conn.first(users::table.find(id).select(users::all_columns))?)
 }
 
 /// Django's `normalize_username`: NFKC, so that a fullwidth or other compatibility
@@ -110,11 +106,11 @@ pub fn find_by_username(conn: &mut Conn, username: &str) -> Result<Option<User>,
     if username.contains('\0') {
         return Ok(None);
     }
-    native!(conn, |c| users::table
-        .filter(users::username.eq(username))
-        .select(users::all_columns)
-        .first(c)
-        .found())
+    Ok(conn.first(
+        users::table
+            .filter(users::username.eq(username))
+            .select(users::all_columns),
+    )?)
 }
 
 /// Whether the name, once normalized as sign-up stores it, is taken.

@@ -5,7 +5,7 @@
 
 use diesel::prelude::*;
 
-use crate::db::{native, Conn, Statement};
+use crate::db::{Conn, Statement};
 use crate::error::ApiError;
 
 diesel::table! {
@@ -39,6 +39,6 @@ pub fn total_of(scope: &'static str, owner: i64) -> impl Statement<Option<i64>> 
 
 /// The count on its own, inside a closure.
 pub fn count(conn: &mut Conn, scope: &'static str, owner: i64) -> Result<i64, ApiError> {
-    let n: Option<i64> = native!(conn, |c| diesel::select(total!(scope, owner)).get_result(c))?;
+    let n: Option<i64> = conn.get_result(diesel::select(total!(scope, owner)))?;
     Ok(n.unwrap_or(0))
 }

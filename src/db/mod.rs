@@ -12,10 +12,10 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use diesel::r2d2::{Pool, PooledConnection};
-use diesel::{PgConnection, SqliteConnection};
 
 use crate::error::ApiError;
 
+mod conn;
 pub mod counts;
 mod errors;
 mod inserts;
@@ -24,36 +24,17 @@ mod pool;
 mod postgres;
 mod sqlite;
 mod verbs;
+use conn::native;
+pub use conn::{Conn, MultiBackend, Query};
 pub use errors::{DieselErrorExt, OptionalExt};
 pub use inserts::Inserts;
 pub use pool::{Manager, Pooled};
 pub use postgres::{PgUrl, TlsMode};
-pub use verbs::{inside_run, Statement};
+pub use verbs::{inside_run, Paged, Shown, Statement};
 
 /// How long a request waits on PostgreSQL (connecting, a pooled connection, a
 /// statement) before it is answered 503, unless the settings say otherwise.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(4);
-
-/// Both backends behind one type, so every typed query is written once.
-#[derive(diesel::MultiConnection)]
-pub enum Conn {
-    Pg(PgConnection),
-    Sqlite(SqliteConnection),
-}
-
-/// Runs one typed query on the connection's own backend instead of through the
-/// derived `MultiConnection`, which writes out the SQL text of every query each
-/// time it runs it, even when the statement is cached: a fifth of a one-row read.
-/// The query is still written once (`|c| query.load(c)`), compiled for each backend.
-macro_rules! native {
-    ($conn:expr, |$c:ident| $body:expr) => {
-        match $conn {
-            $crate::db::Conn::Pg($c) => $body,
-            $crate::db::Conn::Sqlite($c) => $body,
-        }
-    };
-}
-pub(crate) use native;
 
 /// Half this machine's cores, at least one: what Hearth keeps for itself when
 /// PostgreSQL runs beside it.

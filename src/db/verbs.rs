@@ -42,6 +42,31 @@ impl<Q, U> Statement<U> for Q where
 {
 }
 
+/// A page's rows and the list's total, as [`Db::page`] found them.
+pub struct Paged<T> {
+    rows: Vec<T>,
+    total: i64,
+}
+
+/// A row anyone may be shown once its page is read: not one whose caller's token
+/// is still to be confirmed (`auth::standing::Vouched`), whose page, total
+/// included, opens only through `Caller::confirm`.
+pub trait Shown {}
+
+impl<T: Shown> Paged<T> {
+    pub fn open(self) -> (Vec<T>, i64) {
+        (self.rows, self.total)
+    }
+}
+
+impl<T> Paged<T> {
+    /// The rows and total whatever they are: for `Caller::confirm`, which shows
+    /// them once the token they were read for holds. Anything else calls `open`.
+    pub(crate) fn unconfirmed(self) -> (Vec<T>, i64) {
+        (self.rows, self.total)
+    }
+}
+
 thread_local! {
     static INSIDE_RUN: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
 }
@@ -125,12 +150,7 @@ impl Db {
     /// A page past the end has no row to carry it; then `count` (the same
     /// `counts::total!` on its own) says. `offset` is the page's place in the list
     /// (its offset, or the cursor's key).
-    pub async fn page<Q, C, T>(
-        &self,
-        rows: Q,
-        count: C,
-        offset: i64,
-    ) -> Result<(Vec<T>, i64), ApiError>
+    pub async fn page<Q, C, T>(&self, rows: Q, count: C, offset: i64) -> Result<Paged<T>, ApiError>
     where
         Q: Statement<(T, Option<i64>)>,
         C: Statement<Option<i64>>,
@@ -142,7 +162,10 @@ impl Db {
             None if offset > 0 => self.first(count).await?.flatten().unwrap_or_default(),
             None => 0,
         };
-        Ok((rows.into_iter().map(|(row, _)| row).collect(), total))
+        Ok(Paged {
+            rows: rows.into_iter().map(|(row, _)| row).collect(),
+            total,
+        })
     }
 
     /// Runs `work`, which may write: on SQLite in a transaction of the writer

@@ -43,6 +43,15 @@ impl std::fmt::Debug for Page {
     }
 }
 
+/// The rows a page's statement selects: `limit` rows from `offset` of those
+/// whose id is past `after`, by id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Window {
+    pub limit: i64,
+    pub offset: i64,
+    pub after: i64,
+}
+
 /// A list row's id, which a cursor carries.
 pub trait Keyed {
     fn key(&self) -> i64;
@@ -69,13 +78,21 @@ fn query_param(uri: &Uri, name: &str) -> Option<String> {
 }
 
 impl Page {
-    /// What the page query asks for: `(limit, offset, after)`. A cursor page asks
-    /// for one row more than it shows, to know whether there is a next one; an
-    /// offset page pages after id 0, which every row is.
-    pub fn window(&self) -> (i64, i64, i64) {
+    /// What the page query asks for. A cursor page asks for one row more than it
+    /// shows, to know whether there is a next one; an offset page pages after id
+    /// 0, which every row is.
+    pub fn window(&self) -> Window {
         match self.after {
-            Some(after) => (self.limit + 1, 0, after),
-            None => (self.limit, self.offset, 0),
+            Some(after) => Window {
+                limit: self.limit + 1,
+                offset: 0,
+                after,
+            },
+            None => Window {
+                limit: self.limit,
+                offset: self.offset,
+                after: 0,
+            },
         }
     }
 

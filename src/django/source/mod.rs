@@ -9,7 +9,7 @@ use std::collections::BTreeSet;
 use anyhow::{bail, Context as _};
 use diesel::connection::SimpleConnection as _;
 use diesel::sql_types::Text;
-use diesel::{Connection as _, PgConnection, QueryableByName, RunQueryDsl as _, SqliteConnection};
+use diesel::{Connection as _, PgConnection, QueryableByName, SqliteConnection};
 
 pub use self::rows::{
     AlbumRow, Data, LikeRow, MessageRow, OutstandingRow, PostRow, SessionRow, SongRow, TaskRow,
@@ -93,7 +93,7 @@ struct Name {
 }
 
 fn names(conn: &mut Conn, sql: &str) -> anyhow::Result<BTreeSet<String>> {
-    let rows: Vec<Name> = crate::db::native!(conn, |c| diesel::sql_query(sql).load(c))?;
+    let rows: Vec<Name> = conn.load(diesel::sql_query(sql))?;
     Ok(rows.into_iter().map(|r| r.name).collect())
 }
 
@@ -123,7 +123,7 @@ where
     T: QueryableByName<diesel::sqlite::Sqlite> + QueryableByName<diesel::pg::Pg> + 'static,
 {
     let sql = dialect(sql, matches!(conn, Conn::Pg(_)));
-    crate::db::native!(conn, |c| diesel::sql_query(&sql).load(c))
+    conn.load(diesel::sql_query(&sql))
         .with_context(|| format!("cannot read {table} (not the shape Django gives it?)"))
 }
 

@@ -6,7 +6,6 @@ use std::collections::HashSet;
 use diesel::prelude::*;
 
 use super::{insert_batches, Abort, Count, Step, Writer, ALBUM, LIKE, MESSAGE, POST, SONG, TASK};
-use crate::db::native;
 use crate::django::source::{Data, LikeRow};
 use crate::domains::blog::queries::blog_posts;
 use crate::domains::messages::queries::messages;
@@ -46,9 +45,7 @@ macro_rules! copy_rows {
             $count.imported += 1;
         }
         insert_batches($w.conn, new_rows, |c, rows| {
-            native!(c, |c| diesel::insert_into($table::table)
-                .values(rows)
-                .execute(c))
+            c.execute(diesel::insert_into($table::table).values(rows))
         })?;
         $w.summary.models.push(($model, $count));
     }};

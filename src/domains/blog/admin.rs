@@ -91,7 +91,7 @@ fn list(conn: &mut Conn, list: &ListQuery) -> Result<Listing, ApiError> {
 }
 
 fn load(conn: &mut Conn, id: i64) -> Result<Option<Record>, ApiError> {
-    Ok(queries::find(conn, id)?.map(|p| Record {
+    Ok(conn.first(queries::by_id(id))?.map(|p| Record {
         id,
         values: values([
             ("author", json!(p.author_id.to_string())),

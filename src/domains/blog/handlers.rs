@@ -28,7 +28,11 @@ pub async fn list(
     page: Page,
 ) -> Result<Response, ApiError> {
     let query = queries::page(page.window());
-    let (rows, total) = state.db.page(query, queries::count(), page.place()).await?;
+    let (rows, total) = state
+        .db
+        .page(query, queries::count(), page.place())
+        .await?
+        .open();
     let rows: Vec<PostOut> = rows.into_iter().map(PostOut::from).collect();
     Ok(page.respond(&rows, total))
 }
@@ -67,7 +71,7 @@ pub async fn retrieve(
     State(state): State<AppState>,
     Id(id): Id,
 ) -> Result<Json<PostOut>, ApiError> {
-    let post = state.db.read(move |conn| queries::find(conn, id)).await?;
+    let post: Option<queries::Post> = state.db.first(queries::by_id(id)).await?;
     Ok(Json(found(post, MODEL)?.into()))
 }
 
@@ -88,7 +92,7 @@ pub async fn update(
     let updated = state
         .db
         .run(move |conn| {
-            let post = found(queries::find(conn, id)?, MODEL)?;
+            let post = found(conn.first(queries::by_id(id))?, MODEL)?;
             owner_or_staff(&caller, post.author_id)?;
             let input = PostIn::<Changes>::parse(body?.input(partial)?)?;
             let changes = PostChanges {
@@ -113,7 +117,7 @@ pub async fn destroy(
     state
         .db
         .run(move |conn| {
-            let post = found(queries::find(conn, id)?, MODEL)?;
+            let post = found(conn.first(queries::by_id(id))?, MODEL)?;
             owner_or_staff(&caller, post.author_id)?;
             found(queries::delete(conn, id)?.then_some(()), MODEL)
         })

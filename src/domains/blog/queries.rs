@@ -6,8 +6,9 @@ use diesel::prelude::*;
 
 use crate::auth::users::users;
 use crate::db::counts::{self, row_counts, total};
-use crate::db::{Conn, OptionalExt as _, Statement};
+use crate::db::{Conn, Shown, Statement};
 use crate::error::ApiError;
+use crate::extract::Window;
 
 diesel::table! {
     blog_posts (id) {
@@ -40,6 +41,9 @@ pub struct Post {
     pub updated_at: NaiveDateTime,
     pub author: String,
 }
+
+// a public list: its pages open without a caller to confirm
+impl Shown for Post {}
 
 type PostColumns = (
     blog_posts::id,
@@ -82,7 +86,13 @@ pub struct PostChanges {
 
 /// One page of posts by id (`limit`, `offset`, the cursor's key), each row with
 /// the number of all posts.
-pub fn page((limit, offset, after): (i64, i64, i64)) -> impl Statement<(Post, Option<i64>)> {
+pub fn page(
+    Window {
+        limit,
+        offset,
+        after,
+    }: Window,
+) -> impl Statement<(Post, Option<i64>)> {
     blog_posts::table
         .inner_join(users::table)
         .filter(blog_posts::id.gt(after))
@@ -97,13 +107,13 @@ pub fn count() -> impl Statement<Option<i64>> {
     counts::total_of(SCOPE, 0)
 }
 
-pub fn find(conn: &mut Conn, id: i64) -> Result<Option<Post>, ApiError> {
+/// One post by id, with its author: `db.first(by_id(id))` for a request,
+/// `conn.first(by_id(id))` inside a closure.
+pub fn by_id(id: i64) -> impl Statement<Post> {
     blog_posts::table
         .inner_join(users::table)
         .filter(blog_posts::id.eq(id))
         .select(POST_COLUMNS)
-        .first(conn)
-        .found()
 }
 
 pub fn create(conn: &mut Conn, new: &NewPost<'_>) -> Result<Post, ApiError> {
@@ -111,14 +121,15 @@ pub fn create(conn: &mut Conn, new: &NewPost<'_>) -> Result<Post, ApiError> {
         .values(new)
         .returning(blog_posts::id)
         .get_result(conn)?;
-    find(conn, id)?.ok_or_else(|| anyhow::anyhow!("blog post {id} vanished after insert").into())
+    conn.first(by_id(id))?
+        .ok_or_else(|| anyhow::anyhow!("blog post {id} vanished after insert").into())
 }
 
 pub fn update(conn: &mut Conn, id: i64, changes: &PostChanges) -> Result<Post, ApiError> {
     diesel::update(blog_posts::table.find(id))
         .set(changes)
         .execute(conn)?;
-    crate::domains::found(find(conn, id)?, "BlogPost")
+    crate::domains::found(conn.first(by_id(id))?, "BlogPost")
 }
 
 /// Deletes the post; false when there was none.

@@ -95,7 +95,7 @@ fn list(conn: &mut Conn, list: &ListQuery) -> Result<Listing, ApiError> {
 }
 
 fn load(conn: &mut Conn, id: i64) -> Result<Option<Record>, ApiError> {
-    Ok(queries::find(conn, id)?.map(|m| Record {
+    Ok(conn.first(queries::by_id(id))?.map(|m| Record {
         id,
         title: short(&m.text),
         values: values([

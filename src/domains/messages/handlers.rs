@@ -40,8 +40,8 @@ pub async fn list(
     page: Page,
 ) -> Result<Response, ApiError> {
     let query = queries::page(caller.standing(), page.window());
-    let (rows, total) = state.db.page(query, queries::count(), page.place()).await?;
-    let rows = caller.confirm(&state.db, rows).await?;
+    let paged = state.db.page(query, queries::count(), page.place()).await?;
+    let (rows, total) = caller.confirm(&state.db, paged).await?;
     let rows: Vec<MessageOut> = rows.into_iter().map(MessageOut::from).collect();
     Ok(page.respond(&rows, total))
 }
@@ -95,7 +95,7 @@ pub async fn retrieve(
     _user: CurrentUser,
     State(state): State<AppState>,
 ) -> Result<Json<MessageOut>, ApiError> {
-    let message = state.db.read(move |conn| queries::find(conn, id)).await?;
+    let message: Option<queries::Message> = state.db.first(queries::by_id(id)).await?;
     Ok(Json(found(message, MODEL)?.into()))
 }
 
@@ -126,7 +126,7 @@ pub async fn update(
     let message = state
         .db
         .run(move |conn| {
-            let mut message = found(queries::find(conn, id)?, MODEL)?;
+            let mut message = found(conn.first(queries::by_id(id))?, MODEL)?;
             owner_or_staff(&user, message.sender_id)?;
             if let Some(text) = changes?.text {
                 if !queries::set_text(conn, id, &text)? {
@@ -161,7 +161,7 @@ pub async fn destroy(
     state
         .db
         .run(move |conn| {
-            let message = found(queries::find(conn, id)?, MODEL)?;
+            let message = found(conn.first(queries::by_id(id))?, MODEL)?;
             owner_or_staff(&user, message.sender_id)?;
             if queries::delete(conn, id)? {
                 Ok(StatusCode::NO_CONTENT)

@@ -8,8 +8,9 @@ use crate::auth::logins::logins;
 use crate::auth::standing::{standing, Standing, Vouched};
 use crate::auth::users::users;
 use crate::db::counts::{self, row_counts};
-use crate::db::{native, Conn, Inserts, OptionalExt as _, Statement};
+use crate::db::{Conn, Inserts, Statement};
 use crate::error::ApiError;
+use crate::extract::Window;
 
 diesel::table! {
     messages (id) {
@@ -59,7 +60,11 @@ const COLUMNS: Columns = (
 /// row with the verdict on the caller's `standing` and the number of all messages.
 pub fn page(
     standing: Standing,
-    (limit, offset, after): (i64, i64, i64),
+    Window {
+        limit,
+        offset,
+        after,
+    }: Window,
 ) -> impl Statement<(Vouched<Message>, Option<i64>)> {
     messages::table
         .inner_join(users::table)
@@ -75,13 +80,13 @@ pub fn count() -> impl Statement<Option<i64>> {
     counts::total_of(SCOPE, 0)
 }
 
-pub fn find(conn: &mut Conn, id: i64) -> Result<Option<Message>, ApiError> {
-    native!(conn, |c| messages::table
+/// One message by id, with its sender: `db.first(by_id(id))` for a request,
+/// `conn.first(by_id(id))` inside a closure.
+pub fn by_id(id: i64) -> impl Statement<Message> {
+    messages::table
         .inner_join(users::table)
         .filter(messages::id.eq(id))
         .select(COLUMNS)
-        .first(c)
-        .found())
 }
 
 /// A message to post, from a sender whose username the caller already knows.
@@ -113,16 +118,16 @@ impl Inserts for Post {
                 )
             })
             .collect();
-        let stored: Vec<(i64, i64, String, NaiveDateTime)> =
-            native!(conn, |c| diesel::insert_into(messages::table)
+        let stored: Vec<(i64, i64, String, NaiveDateTime)> = conn.load(
+            diesel::insert_into(messages::table)
                 .values(&values)
                 .returning((
                     messages::id,
                     messages::sender_id,
                     messages::text,
                     messages::timestamp,
-                ))
-                .get_results(c))?;
+                )),
+        )?;
         let senders: std::collections::HashMap<i64, &str> = rows
             .iter()
             .map(|row| (row.sender_id, row.sender.as_str()))

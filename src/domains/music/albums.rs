@@ -30,7 +30,8 @@ pub async fn list(
     let (rows, total) = state
         .db
         .page(query, queries::albums_count(), page.place())
-        .await?;
+        .await?
+        .open();
     let rows: Vec<AlbumOut> = rows.into_iter().map(AlbumOut::from).collect();
     Ok(page.respond(&rows, total))
 }
@@ -58,7 +59,7 @@ pub async fn retrieve(
     State(state): State<AppState>,
     Id(id): Id,
 ) -> Result<Json<AlbumOut>, ApiError> {
-    let album = state.db.read(move |conn| queries::album(conn, id)).await?;
+    let album: Option<queries::Album> = state.db.first(queries::album(id)).await?;
     Ok(Json(found(album, MODEL)?.into()))
 }
 
@@ -75,7 +76,7 @@ pub async fn update(
     let album = state
         .db
         .run(move |conn| {
-            found(queries::album(conn, id)?, MODEL)?;
+            found(conn.first(queries::album(id))?, MODEL)?;
             let album = AlbumIn::<Changes>::parse(body?.input(partial)?)?;
             queries::update_album(conn, id, &album.fields())
         })

@@ -7,7 +7,7 @@ use axum::response::{IntoResponse, Response};
 use crate::auth::CurrentUser;
 use crate::domains::found;
 use crate::error::ApiError;
-use crate::extract::{Body, Id, Page};
+use crate::extract::{Body, Id, Page, Window};
 use crate::json::Json;
 use crate::state::AppState;
 
@@ -26,7 +26,11 @@ pub async fn list(
     page: Page,
 ) -> Result<Response, ApiError> {
     let user_id = user.id;
-    let (limit, offset, after) = page.window();
+    let Window {
+        limit,
+        offset,
+        after,
+    } = page.window();
     let (rows, total) = state
         .db
         .read(move |conn| queries::likes_of(conn, user_id, limit, offset, after))

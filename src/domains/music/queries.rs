@@ -3,11 +3,10 @@
 use chrono::NaiveDate;
 use diesel::prelude::*;
 
-use diesel::dsl;
-
 use crate::db::counts::{self, row_counts, total};
-use crate::db::{native, Conn, DieselErrorExt as _, OptionalExt as _, Statement};
+use crate::db::{Conn, DieselErrorExt as _, Shown, Statement};
 use crate::error::ApiError;
+use crate::extract::Window;
 
 diesel::table! {
     albums (id) {
@@ -71,6 +70,10 @@ pub struct Song {
     pub num_streams: i64,
 }
 
+// public lists: their pages open without a caller to confirm
+impl Shown for Album {}
+impl Shown for Song {}
+
 #[derive(Debug, Insertable, AsChangeset)]
 #[diesel(table_name = songs)]
 pub struct SongFields {
@@ -91,7 +94,13 @@ pub struct Like {
 
 /// One page of albums by id (`limit`, `offset`, the cursor's key), each row with
 /// the number of all albums.
-pub fn albums((limit, offset, after): (i64, i64, i64)) -> impl Statement<(Album, Option<i64>)> {
+pub fn albums(
+    Window {
+        limit,
+        offset,
+        after,
+    }: Window,
+) -> impl Statement<(Album, Option<i64>)> {
     albums::table
         .filter(albums::id.gt(after))
         .order(albums::id)
@@ -104,12 +113,10 @@ pub fn albums_count() -> impl Statement<Option<i64>> {
     counts::total_of(ALBUMS, 0)
 }
 
-pub fn album(conn: &mut Conn, id: i64) -> Result<Option<Album>, ApiError> {
-    native!(conn, |c| albums::table
-        .find(id)
-        .select(albums::all_columns)
-        .first(c)
-        .found())
+/// One album by id: `db.first(album(id))` for a request, `conn.first(album(id))`
+/// inside a closure.
+pub fn album(id: i64) -> impl Statement<Album> {
+    albums::table.find(id).select(albums::all_columns)
 }
 
 pub fn album_exists(conn: &mut Conn, id: i64) -> Result<bool, ApiError> {
@@ -134,7 +141,7 @@ pub fn update_album(
             .set(fields)
             .execute(conn)?;
     }
-    album(conn, id)
+    Ok(conn.first(album(id))?)
 }
 
 /// Deletes the album, its songs and their likes in one transaction; false when
@@ -153,16 +160,15 @@ pub fn delete_album(conn: &mut Conn, id: i64) -> Result<bool, ApiError> {
 
 // --- songs
 
-type SongColumns = (
-    songs::id,
-    songs::song_name,
-    songs::album_id,
-    songs::num_streams,
-);
-
 /// One page of songs by id (`limit`, `offset`, the cursor's key), each row with
 /// the number of all songs.
-pub fn songs((limit, offset, after): (i64, i64, i64)) -> impl Statement<(Song, Option<i64>)> {
+pub fn songs(
+    Window {
+        limit,
+        offset,
+        after,
+    }: Window,
+) -> impl Statement<(Song, Option<i64>)> {
     songs::table
         .filter(songs::id.gt(after))
         .order(songs::id)
@@ -179,7 +185,11 @@ pub fn songs_count() -> impl Statement<Option<i64>> {
 /// songs.
 pub fn songs_in_album(
     album: i64,
-    (limit, offset, after): (i64, i64, i64),
+    Window {
+        limit,
+        offset,
+        after,
+    }: Window,
 ) -> impl Statement<(Song, Option<i64>)> {
     songs::table
         .filter(songs::album_id.eq(album))
@@ -194,18 +204,10 @@ pub fn songs_in_album_count(album: i64) -> impl Statement<Option<i64>> {
     counts::total_of(SONGS_IN_ALBUM, album)
 }
 
-/// One song by id.
+/// One song by id: `db.first(song(id))` for a request, `conn.first(song(id))`
+/// inside a closure.
 pub fn song(id: i64) -> impl Statement<Song> {
-    song_by_id(id)
-}
-
-fn song_by_id(id: i64) -> dsl::Select<dsl::Find<songs::table, i64>, SongColumns> {
     songs::table.find(id).select(songs::all_columns)
-}
-
-/// One song by id, inside a closure.
-pub fn find_song(conn: &mut Conn, id: i64) -> Result<Option<Song>, ApiError> {
-    native!(conn, |c| song_by_id(id).first(c).found())
 }
 
 pub fn song_exists(conn: &mut Conn, id: i64) -> Result<bool, ApiError> {
@@ -243,7 +245,7 @@ pub fn update_song(
             .execute(conn)
             .map_err(|e| album_gone(e, fields))?;
     }
-    find_song(conn, id)
+    Ok(conn.first(song(id))?)
 }
 
 /// Deletes the song (its likes go by the foreign key's cascade); false when none.

@@ -29,7 +29,8 @@ pub async fn list(
     let (rows, total) = state
         .db
         .page(query, queries::songs_count(), page.place())
-        .await?;
+        .await?
+        .open();
     let rows: Vec<SongOut> = rows.into_iter().map(SongOut::from).collect();
     Ok(page.respond(&rows, total))
 }
@@ -48,7 +49,7 @@ pub async fn in_album(
     let album = payload::album_query(query.as_deref())?;
     let query = queries::songs_in_album(album, page.window());
     let total = queries::songs_in_album_count(album);
-    let (rows, total) = state.db.page(query, total, page.place()).await?;
+    let (rows, total) = state.db.page(query, total, page.place()).await?.open();
     let rows: Vec<AlbumSongOut> = rows.into_iter().map(AlbumSongOut::from).collect();
     Ok(page.respond(&rows, total))
 }
@@ -96,7 +97,7 @@ pub async fn update(
     let song = state
         .db
         .run(move |conn| {
-            found(queries::find_song(conn, id)?, MODEL)?;
+            found(conn.first(queries::song(id))?, MODEL)?;
             let input = body?.input(partial)?;
             let song = SongIn::<Changes>::parse(input, |album| queries::album_exists(conn, album))?;
             queries::update_song(conn, id, &song.fields())

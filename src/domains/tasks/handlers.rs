@@ -42,8 +42,8 @@ pub async fn list(
     let standing = caller.standing();
     let query = queries::page(standing, page.window());
     let total = queries::count(standing.user_id);
-    let (rows, total) = state.db.page(query, total, page.place()).await?;
-    let rows = caller.confirm(&state.db, rows).await?;
+    let paged = state.db.page(query, total, page.place()).await?;
+    let (rows, total) = caller.confirm(&state.db, paged).await?;
     let rows: Vec<TaskOut> = rows.into_iter().map(TaskOut::from).collect();
     Ok(page.respond(&rows, total))
 }
@@ -92,10 +92,7 @@ pub async fn retrieve(
     State(state): State<AppState>,
 ) -> Result<Json<TaskOut>, ApiError> {
     let user_id = user.id;
-    let task = state
-        .db
-        .read(move |conn| queries::find_owned(conn, id, user_id))
-        .await?;
+    let task: Option<queries::Task> = state.db.first(queries::owned(id, user_id)).await?;
     Ok(Json(found(task, MODEL)?.into()))
 }
 
@@ -129,7 +126,7 @@ pub async fn update(
                 Ok(input) => input,
                 // DRF finds the task before it reads the body: 404 wins over 400
                 Err(err) => {
-                    found(queries::find_owned(conn, id, user_id)?, MODEL)?;
+                    found(conn.first(queries::owned(id, user_id))?, MODEL)?;
                     return Err(err);
                 }
             };

@@ -8,8 +8,9 @@ use crate::auth::logins::logins;
 use crate::auth::standing::{standing, Standing, Vouched};
 use crate::auth::users::users;
 use crate::db::counts::{self, row_counts, total};
-use crate::db::{native, Conn, Inserts, OptionalExt as _, Statement};
+use crate::db::{Conn, Inserts, OptionalExt as _, Statement};
 use crate::error::ApiError;
+use crate::extract::Window;
 
 diesel::table! {
     tasks (id) {
@@ -66,7 +67,11 @@ pub struct TaskUpdate<'a> {
 /// user has.
 pub fn page(
     standing: Standing,
-    (limit, offset, after): (i64, i64, i64),
+    Window {
+        limit,
+        offset,
+        after,
+    }: Window,
 ) -> impl Statement<(Vouched<Task>, Option<i64>)> {
     tasks::table
         .filter(tasks::user_id.eq(standing.user_id))
@@ -85,13 +90,13 @@ pub fn count(user_id: i64) -> impl Statement<Option<i64>> {
     counts::total_of(SCOPE, user_id)
 }
 
-pub fn find_owned(conn: &mut Conn, id: i64, user_id: i64) -> Result<Option<Task>, ApiError> {
-    native!(conn, |c| tasks::table
+/// One of the user's tasks by id: `db.first(owned(id, user))` for a request,
+/// `conn.first(owned(id, user))` inside a closure.
+pub fn owned(id: i64, user_id: i64) -> impl Statement<Task> {
+    tasks::table
         .find(id)
         .filter(tasks::user_id.eq(user_id))
         .select(tasks::all_columns)
-        .first(c)
-        .found())
 }
 
 /// A task to add, owned until it is inserted.
@@ -123,10 +128,11 @@ impl Inserts for Add {
                 updated_at: row.at,
             })
             .collect();
-        Ok(native!(conn, |c| diesel::insert_into(tasks::table)
-            .values(&values)
-            .returning(tasks::all_columns)
-            .get_results(c))?)
+        Ok(conn.load(
+            diesel::insert_into(tasks::table)
+                .values(&values)
+                .returning(tasks::all_columns),
+        )?)
     }
 
     fn became(row: &TaskRow, out: &Task) -> bool {

@@ -107,7 +107,7 @@ fn list_albums(conn: &mut Conn, list: &ListQuery) -> Result<Listing, ApiError> {
 }
 
 fn load_album(conn: &mut Conn, id: i64) -> Result<Option<Record>, ApiError> {
-    Ok(queries::album(conn, id)?.map(|a| Record {
+    Ok(conn.first(queries::album(id))?.map(|a| Record {
         id,
         values: values([
             ("name", json!(a.name)),

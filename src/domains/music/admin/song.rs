@@ -72,7 +72,7 @@ fn list_songs(conn: &mut Conn, list: &ListQuery) -> Result<Listing, ApiError> {
 }
 
 fn load_song(conn: &mut Conn, id: i64) -> Result<Option<Record>, ApiError> {
-    Ok(queries::find_song(conn, id)?.map(|s| Record {
+    Ok(conn.first(queries::song(id))?.map(|s| Record {
         id,
         values: values([
             ("song_name", json!(s.song_name)),

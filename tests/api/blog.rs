@@ -19,6 +19,29 @@ async fn new_post(author: &Actor, title: &str) -> Value {
 }
 
 both_backends! {
+    async fn posts_written_together_each_answer_their_own_author_and_text(app) {
+        // on PostgreSQL these go out as multi-row inserts; each answer must be its own row
+        let mut actors = Vec::new();
+        for n in 0..4 {
+            actors.push(app.user(&format!("writer{n}")).await);
+        }
+        let posts = actors.iter().flat_map(|actor| (0..8).map(move |k| async move {
+            let (title, content) = (format!("{} {k}", actor.username), format!("by {} #{k}", actor.username));
+            let r = actor.post("/api/blogposts/").json(&json!({"title": title, "content": content})).send().await.unwrap();
+            (actor, title, content, expect(r, 201).await)
+        }));
+        let answers = futures::future::join_all(posts).await;
+        let mut ids = std::collections::HashSet::new();
+        for (actor, title, content, p) in &answers {
+            assert_eq!((p["title"].as_str(), p["content"].as_str()), (Some(title.as_str()), Some(content.as_str())), "{p}");
+            assert_eq!(p["author"], actor.username.as_str(), "{p}");
+            assert!(ids.insert(p["id"].as_i64().unwrap()), "an id answered twice: {p}");
+            let stored = expect(app.anon().get(app.url(&format!("/api/blogposts/{}/", p["id"]))).send().await.unwrap(), 200).await;
+            assert_eq!(&stored, p);
+        }
+        assert_eq!(app.count("blog_posts").await, 32);
+    }
+
     async fn anyone_reads_posts_and_the_author_is_the_callers_username(app) {
         let alice = app.user("alice").await;
         let bob = app.user("bob").await;

@@ -44,6 +44,33 @@ fn ids(list: &Value) -> Vec<i64> {
 }
 
 both_backends! {
+    async fn albums_and_songs_added_together_each_answer_their_own_row(app) {
+        // on PostgreSQL these go out as multi-row inserts; each answer must be its own row
+        let admin = app.staff("admin").await;
+        let albums = (0..16).map(|k| {
+            let body = json!({"name": format!("Album {k}"), "artist": format!("Artist {k}"), "year_released": "2001-02-03"});
+            let request = admin.post("/music/album").json(&body).send();
+            async move { (k, expect(request.await.unwrap(), 201).await) }
+        });
+        let albums = futures::future::join_all(albums).await;
+        for (k, album) in &albums {
+            assert_eq!((album["name"].clone(), album["artist"].clone()), (json!(format!("Album {k}")), json!(format!("Artist {k}"))));
+        }
+        let songs = albums.iter().map(|(k, album)| {
+            let body = json!({"song_name": format!("Song {k}"), "album": album["id"], "num_streams": k});
+            let request = admin.post("/music/song").json(&body).send();
+            async move { (*k, album["id"].clone(), expect(request.await.unwrap(), 201).await) }
+        });
+        let mut ids = std::collections::HashSet::new();
+        for (k, album, song) in futures::future::join_all(songs).await {
+            assert_eq!((song["song_name"].clone(), song["album"].clone(), song["num_streams"].clone()), (json!(format!("Song {k}")), album, json!(k)), "{song}");
+            assert!(ids.insert(song["id"].as_i64().unwrap()));
+            let stored = expect(app.anon().get(app.url(&format!("/music/song/{}", song["id"]))).send().await.unwrap(), 200).await;
+            assert_eq!(stored, song);
+        }
+        assert_eq!((app.count("albums").await, app.count("songs").await), (16, 16));
+    }
+
     async fn staff_creates_reads_puts_patches_and_deletes_albums(app) {
         let admin = app.staff("admin").await;
         let body = json!({"name": "Created", "artist": "Via create", "year_released": "1975-10-31", "id": 77});

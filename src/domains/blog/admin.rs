@@ -5,13 +5,14 @@ use diesel::prelude::*;
 use serde_json::{json, Value};
 
 use super::payload::{PostIn, TITLE_MAX};
-use super::queries::{self, blog_posts, NewPost, PostChanges};
+use super::queries::{self, blog_posts, PostChanges, PostRow};
 use crate::admin::helpers::{checked, nothing_related, user_choices, user_pk, values, when};
 use crate::admin::model::{
     col, Column, Ctx, Field, Kind, ListQuery, Listing, ModelAdmin, Record, Row,
 };
 use crate::auth::users::users;
 use crate::db::Conn;
+use crate::db::Inserts as _;
 use crate::domains::New;
 use crate::error::ApiError;
 use crate::fields::{FieldErrors, Input};
@@ -127,14 +128,17 @@ fn save(conn: &mut Conn, _ctx: &Ctx, id: Option<i64>, body: Value) -> Result<Rec
             id
         }
         None => {
-            let new = NewPost {
-                title: &title,
-                content: &content,
+            let row = PostRow {
                 author_id,
-                created_at: now,
-                updated_at: now,
+                author: users::table
+                    .find(author_id)
+                    .select(users::username)
+                    .first(conn)?,
+                title,
+                content,
+                at: now,
             };
-            queries::create(conn, &new)?.id
+            queries::Add::insert_one(conn, &row)?.id
         }
     };
     load(conn, id)?.ok_or(ApiError::NotFound("BlogPost"))

@@ -13,7 +13,7 @@ use crate::json::Json;
 use crate::state::AppState;
 
 use super::payload::{PostIn, PostOut};
-use super::queries::{self, NewPost, PostChanges};
+use super::queries::{self, PostChanges, PostRow};
 
 const MODEL: &str = "BlogPost";
 
@@ -46,21 +46,14 @@ pub async fn create(
     body: Body,
 ) -> Result<Response, ApiError> {
     let post = PostIn::<New>::parse(body.input(false)?)?;
-    let author_id = user.id;
-    let created = state
-        .db
-        .run(move |conn| {
-            let now = crate::time::now();
-            let new = NewPost {
-                title: &post.title,
-                content: &post.content,
-                author_id,
-                created_at: now,
-                updated_at: now,
-            };
-            queries::create(conn, &new)
-        })
-        .await?;
+    let row = PostRow {
+        author_id: user.id,
+        author: user.username.clone(),
+        title: post.title,
+        content: post.content,
+        at: crate::time::now(),
+    };
+    let created = state.db.insert::<queries::Add, _>(row, |_| ()).await?;
     Ok((StatusCode::CREATED, Json(PostOut::from(created))).into_response())
 }
 

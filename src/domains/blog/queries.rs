@@ -6,7 +6,7 @@ use diesel::prelude::*;
 
 use crate::auth::users::users;
 use crate::db::counts::{self, row_counts, total};
-use crate::db::{Conn, Shown, Statement};
+use crate::db::{Conn, Inserts, Shown, Statement};
 use crate::error::ApiError;
 use crate::extract::Window;
 
@@ -116,13 +116,97 @@ pub fn by_id(id: i64) -> impl Statement<Post> {
         .select(POST_COLUMNS)
 }
 
-pub fn create(conn: &mut Conn, new: &NewPost<'_>) -> Result<Post, ApiError> {
-    let id: i64 = diesel::insert_into(blog_posts::table)
-        .values(new)
-        .returning(blog_posts::id)
-        .get_result(conn)?;
-    conn.first(by_id(id))?
-        .ok_or_else(|| anyhow::anyhow!("blog post {id} vanished after insert").into())
+/// A post to add, by an author whose username the caller already knows.
+#[derive(Debug)]
+pub struct PostRow {
+    pub author_id: i64,
+    pub author: String,
+    pub title: String,
+    pub content: String,
+    pub at: NaiveDateTime,
+}
+
+/// A stored post without its author's name, as `RETURNING` gives it.
+#[derive(Queryable)]
+struct Stored {
+    id: i64,
+    title: String,
+    content: String,
+    author_id: i64,
+    #[diesel(deserialize_as = crate::time::Stored)]
+    created_at: NaiveDateTime,
+    #[diesel(deserialize_as = crate::time::Stored)]
+    updated_at: NaiveDateTime,
+}
+
+/// Adding posts: those added at the same moment go in together ([`Db::insert`]).
+///
+/// [`Db::insert`]: crate::db::Db::insert
+pub struct Add;
+
+impl Inserts for Add {
+    type Row = PostRow;
+    type Out = Post;
+
+    fn insert(conn: &mut Conn, rows: &[PostRow]) -> Result<Vec<Post>, ApiError> {
+        let values: Vec<NewPost<'_>> = rows
+            .iter()
+            .map(|row| NewPost {
+                title: &row.title,
+                content: &row.content,
+                author_id: row.author_id,
+                created_at: row.at,
+                updated_at: row.at,
+            })
+            .collect();
+        let stored: Vec<Stored> = conn.load(
+            diesel::insert_into(blog_posts::table)
+                .values(&values)
+                .returning((
+                    blog_posts::id,
+                    blog_posts::title,
+                    blog_posts::content,
+                    blog_posts::author_id,
+                    blog_posts::created_at,
+                    blog_posts::updated_at,
+                )),
+        )?;
+        let authors: std::collections::HashMap<i64, &str> = rows
+            .iter()
+            .map(|row| (row.author_id, row.author.as_str()))
+            .collect();
+        Ok(stored
+            .into_iter()
+            .map(|s| Post {
+                author: authors
+                    .get(&s.author_id)
+                    .copied()
+                    .unwrap_or_default()
+                    .to_owned(),
+                id: s.id,
+                title: s.title,
+                content: s.content,
+                author_id: s.author_id,
+                created_at: s.created_at,
+                updated_at: s.updated_at,
+            })
+            .collect())
+    }
+
+    fn became(row: &PostRow, out: &Post) -> bool {
+        row.author_id == out.author_id
+            && row.at == out.created_at
+            && row.title == out.title
+            && row.content == out.content
+    }
+
+    fn undo(conn: &mut Conn, outs: &[Post]) -> Result<(), ApiError> {
+        let ids: Vec<i64> = outs.iter().map(|out| out.id).collect();
+        conn.execute(diesel::delete(
+            blog_posts::table.filter(blog_posts::id.eq_any(ids)),
+        ))?;
+        Ok(())
+    }
 }
 
 pub fn update(conn: &mut Conn, id: i64, changes: &PostChanges) -> Result<Post, ApiError> {

@@ -12,6 +12,7 @@ use crate::extract::{Body, Id, Page};
 use crate::json::Json;
 use crate::state::AppState;
 
+use super::inserts::AddAlbum;
 use super::payload::{AlbumIn, AlbumOut};
 use super::queries;
 
@@ -47,7 +48,7 @@ pub async fn create(
     let album = AlbumIn::<New>::parse(body.input(false)?)?;
     let album = state
         .db
-        .run(move |conn| queries::create_album(conn, &album.fields()))
+        .insert::<AddAlbum, _>(album.fields(), |_| ())
         .await?;
     Ok((StatusCode::CREATED, Json(AlbumOut::from(album))).into_response())
 }

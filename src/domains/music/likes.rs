@@ -11,6 +11,7 @@ use crate::extract::{Body, Id, Page, Window};
 use crate::json::Json;
 use crate::state::AppState;
 
+use super::inserts::{AddLike, LikeRow};
 use super::payload::{LikeIn, LikeOut};
 use super::queries;
 
@@ -48,14 +49,18 @@ pub async fn create(
     body: Body,
 ) -> Result<Response, ApiError> {
     let user_id = user.id;
+    // the song is checked before the write; one deleted since is the insert's 400
     let like = state
         .db
-        .run(move |conn| {
-            let like = LikeIn::parse(body.input(false)?, |song| queries::song_exists(conn, song))?;
-            queries::create_like(conn, user_id, like.song)?
-                .ok_or_else(|| ApiError::non_field(NOT_UNIQUE))
+        .read(move |conn| {
+            LikeIn::parse(body.input(false)?, |song| queries::song_exists(conn, song))
         })
         .await?;
+    let row = LikeRow {
+        user_id,
+        song_id: like.song,
+    };
+    let like = state.db.insert::<AddLike, _>(row, |_| ()).await?;
     Ok((StatusCode::CREATED, Json(LikeOut::from(like))).into_response())
 }
 

@@ -4,6 +4,7 @@
 
 pub mod admin;
 mod albums;
+pub mod inserts;
 mod likes;
 pub mod payload;
 pub mod queries;

@@ -123,14 +123,6 @@ pub fn album_exists(conn: &mut Conn, id: i64) -> Result<bool, ApiError> {
     Ok(diesel::select(diesel::dsl::exists(albums::table.find(id))).get_result(conn)?)
 }
 
-/// Inserts an album; every field must be `Some` (a validated create).
-pub fn create_album(conn: &mut Conn, fields: &AlbumFields) -> Result<Album, ApiError> {
-    Ok(diesel::insert_into(albums::table)
-        .values(fields)
-        .returning(albums::all_columns)
-        .get_result(conn)?)
-}
-
 pub fn update_album(
     conn: &mut Conn,
     id: i64,
@@ -214,15 +206,6 @@ pub fn song_exists(conn: &mut Conn, id: i64) -> Result<bool, ApiError> {
     Ok(diesel::select(diesel::dsl::exists(songs::table.find(id))).get_result(conn)?)
 }
 
-/// Inserts a song; every field must be `Some` (a validated create).
-pub fn create_song(conn: &mut Conn, fields: &SongFields) -> Result<Song, ApiError> {
-    diesel::insert_into(songs::table)
-        .values(fields)
-        .returning(songs::all_columns)
-        .get_result(conn)
-        .map_err(|e| album_gone(e, fields))
-}
-
 /// The album checked a moment ago was deleted since (PostgreSQL, where the check
 /// and the write are two statements): the 400 the check gives.
 fn album_gone(err: diesel::result::Error, fields: &SongFields) -> ApiError {
@@ -271,24 +254,6 @@ pub fn likes_of(
         .select(song_likes::all_columns)
         .load(conn)?;
     Ok((rows, counts::count(conn, LIKES, user)?))
-}
-
-/// Inserts the like; `Ok(None)` when the user already likes the song (the unique
-/// constraint decides, so two simultaneous likes make one row).
-pub fn create_like(conn: &mut Conn, user: i64, song: i64) -> Result<Option<Like>, ApiError> {
-    let inserted = diesel::insert_into(song_likes::table)
-        .values((song_likes::user_id.eq(user), song_likes::song_id.eq(song)))
-        .returning(song_likes::all_columns)
-        .get_result::<Like>(conn);
-    match inserted {
-        Ok(like) => Ok(Some(like)),
-        Err(e) if e.is_unique_violation() => Ok(None),
-        // the song checked a moment ago was deleted since: the check's 400
-        Err(e) if e.is_foreign_key_violation() => {
-            Err(ApiError::field("song", crate::fields::does_not_exist(song)))
-        }
-        Err(e) => Err(e.into()),
-    }
 }
 
 /// Deletes the user's own like; false when the user has no like with that id.

@@ -11,6 +11,7 @@ use crate::extract::{Body, Id, Page};
 use crate::json::Json;
 use crate::state::AppState;
 
+use super::inserts::AddSong;
 use super::payload::{self, AlbumSongOut, SongIn, SongOut};
 use super::queries;
 
@@ -62,14 +63,15 @@ pub async fn create(
     State(state): State<AppState>,
     body: Body,
 ) -> Result<Response, ApiError> {
+    // the album is checked before the write; one deleted since is the insert's 400
     let song = state
         .db
-        .run(move |conn| {
+        .read(move |conn| {
             let input = body.input(false)?;
-            let song = SongIn::<New>::parse(input, |album| queries::album_exists(conn, album))?;
-            queries::create_song(conn, &song.fields())
+            SongIn::<New>::parse(input, |album| queries::album_exists(conn, album))
         })
         .await?;
+    let song = state.db.insert::<AddSong, _>(song.fields(), |_| ()).await?;
     Ok((StatusCode::CREATED, Json(SongOut::from(song))).into_response())
 }
 

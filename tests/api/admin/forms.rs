@@ -129,7 +129,7 @@ both_backends! {
         let browser = admin_login(&app, &staff.username).await;
         app.db.run(|conn| {
             for i in 0..104 {
-                hearth::domains::music::queries::create_album(conn, &hearth::domains::music::queries::AlbumFields {
+                <hearth::domains::music::inserts::AddAlbum as hearth::db::Inserts>::insert_one(conn, &hearth::domains::music::queries::AlbumFields {
                     name: Some(format!("Album {i:03}")),
                     artist: Some("Various".into()),
                     year_released: chrono::NaiveDate::from_ymd_opt(2000, 1, 1),

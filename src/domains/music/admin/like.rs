@@ -3,6 +3,7 @@
 use diesel::prelude::*;
 use serde_json::{json, Value};
 
+use super::super::inserts::{AddLike, LikeRow};
 use super::super::likes::NOT_UNIQUE;
 use super::super::payload::LikeIn;
 use super::super::queries::{self, albums, song_likes, songs};
@@ -10,7 +11,7 @@ use super::model;
 use crate::admin::helpers::{checked, nothing_related, user_choices, user_pk, values};
 use crate::admin::model::{col, Ctx, Field, ListQuery, Listing, ModelAdmin, Record, Row};
 use crate::auth::users::users;
-use crate::db::{Conn, DieselErrorExt as _};
+use crate::db::{Conn, DieselErrorExt as _, Inserts as _};
 use crate::error::ApiError;
 use crate::fields::{FieldErrors, Input};
 
@@ -113,9 +114,11 @@ fn save_like(conn: &mut Conn, _: &Ctx, id: Option<i64>, body: Value) -> Result<R
             }
         }
         None => {
-            queries::create_like(conn, user, song)?
-                .ok_or_else(|| ApiError::non_field(NOT_UNIQUE))?
-                .id
+            let row = LikeRow {
+                user_id: user,
+                song_id: song,
+            };
+            AddLike::insert_one(conn, &row)?.id
         }
     };
     load_like(conn, id)?.ok_or(ApiError::NotFound("UserLikesSong"))

@@ -11,6 +11,7 @@ pub use song::SONGS;
 use diesel::prelude::*;
 use serde_json::{json, Value};
 
+use super::inserts::AddAlbum;
 use super::payload::{AlbumIn, ARTIST_MAX, NAME_MAX};
 use super::queries::{self, albums, song_likes, songs};
 use crate::admin::helpers::{nothing_related, values};
@@ -19,6 +20,7 @@ use crate::admin::model::{
 };
 use crate::auth::users::users;
 use crate::db::Conn;
+use crate::db::Inserts as _;
 use crate::domains::New;
 use crate::error::ApiError;
 use crate::fields::Input;
@@ -126,7 +128,7 @@ fn save_album(conn: &mut Conn, _: &Ctx, id: Option<i64>, body: Value) -> Result<
                 .ok_or(ApiError::NotFound("Album"))?
                 .id
         }
-        None => queries::create_album(conn, &album.fields())?.id,
+        None => AddAlbum::insert_one(conn, &album.fields())?.id,
     };
     load_album(conn, id)?.ok_or(ApiError::NotFound("Album"))
 }

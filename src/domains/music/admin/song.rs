@@ -3,6 +3,7 @@
 use diesel::prelude::*;
 use serde_json::{json, Value};
 
+use super::super::inserts::AddSong;
 use super::super::payload::{SongIn, SONG_NAME_MAX};
 use super::super::queries::{self, albums, song_likes, songs};
 use super::model;
@@ -11,7 +12,7 @@ use crate::admin::model::{
     col, Ctx, Field, Kind, ListQuery, Listing, ModelAdmin, Record, Related, Row,
 };
 use crate::auth::users::users;
-use crate::db::Conn;
+use crate::db::{Conn, Inserts as _};
 use crate::domains::New;
 use crate::error::ApiError;
 use crate::fields::Input;
@@ -93,7 +94,7 @@ fn save_song(conn: &mut Conn, _: &Ctx, id: Option<i64>, body: Value) -> Result<R
                 .ok_or(ApiError::NotFound("Song"))?
                 .id
         }
-        None => queries::create_song(conn, &song.fields())?.id,
+        None => AddSong::insert_one(conn, &song.fields())?.id,
     };
     load_song(conn, id)?.ok_or(ApiError::NotFound("Song"))
 }

@@ -4,7 +4,8 @@
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 
-use super::extract::{credentials, Auth, BearerClaims, Credentials, CurrentUser, MaybeUser};
+use super::extract::{Auth, BearerClaims, CurrentUser, MaybeUser};
+use super::header::{credentials, Credentials};
 use super::standing::{Standing, Vouched};
 use crate::db::{Db, Paged};
 use crate::error::ApiError;

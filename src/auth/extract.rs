@@ -10,6 +10,7 @@ use axum::http::request::Parts;
 use axum::http::{header, HeaderMap};
 use serde_json::json;
 
+use super::header::{credentials, detail, Credentials};
 use crate::auth::jwt::{self, Kind, TokenError};
 use crate::auth::logins::{self, Client};
 use crate::auth::users::User;
@@ -154,10 +155,6 @@ fn token_not_valid(error: TokenError) -> ApiError {
     }))
 }
 
-fn detail(text: &str) -> ApiError {
-    ApiError::AuthFailed(json!({ "detail": text }))
-}
-
 /// The request's client address: the socket's, or the last hop of
 /// `X-Forwarded-For` when the socket is a trusted proxy.
 pub fn client_addr(
@@ -207,46 +204,6 @@ pub fn is_secure(parts: &Parts, state: &AppState) -> bool {
             .get("x-forwarded-proto")
             .and_then(|v| v.to_str().ok())
             == Some("https")
-}
-
-/// What the `Authorization` header offers, in DRF's order; anything else falls
-/// through to the session cookie.
-pub(super) enum Credentials<'a> {
-    Bearer(&'a str),
-    Token(&'a str),
-    Other,
-}
-
-pub(super) fn credentials(parts: &Parts) -> Result<Credentials<'_>, ApiError> {
-    let Some(value) = parts.headers.get(header::AUTHORIZATION) else {
-        return Ok(Credentials::Other);
-    };
-    // Python's bytes.split(), as both DRF and simplejwt split the header
-    let mut words = value
-        .to_str()
-        .unwrap_or_default()
-        .split([' ', '\t'])
-        .filter(|w| !w.is_empty());
-    match words.next() {
-        // simplejwt's AUTH_HEADER_TYPES match as written; DRF's keyword in any case
-        Some("Bearer") => match (words.next(), words.next()) {
-            (Some(token), None) => Ok(Credentials::Bearer(token)),
-            _ => Err(ApiError::AuthFailed(json!({
-                "detail": "Authorization header must contain two space-delimited values",
-                "code": "bad_authorization_header",
-            }))),
-        },
-        Some(keyword) if keyword.eq_ignore_ascii_case("token") => {
-            match (words.next(), words.next()) {
-                (None, _) => Err(detail("Invalid token header. No credentials provided.")),
-                (Some(_), Some(_)) => Err(detail(
-                    "Invalid token header. Token string should not contain spaces.",
-                )),
-                (Some(key), None) => Ok(Credentials::Token(key)),
-            }
-        }
-        _ => Ok(Credentials::Other),
-    }
 }
 
 async fn authenticate(parts: &Parts, state: &AppState) -> Result<Option<Auth>, ApiError> {

@@ -4,6 +4,7 @@
 pub mod caller;
 pub mod csrf;
 pub mod extract;
+mod header;
 pub mod jwt;
 pub mod login;
 pub mod logins;

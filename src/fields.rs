@@ -52,6 +52,8 @@ impl Input {
                 partial,
                 errors: FieldErrors::default(),
             }),
+            // a serializer's `null` message, as DRF answers a body of `null`
+            Value::Null => Err(ApiError::non_field("No data provided")),
             other => Err(ApiError::non_field(format!(
                 "Invalid data. Expected a dictionary, but got {}.",
                 python_type(&other)

@@ -66,6 +66,11 @@ both_backends! {
             let r = alice.post("/api/messages").header("Content-Type", kind).body(body).send().await.unwrap();
             assert_eq!(expect(r, 201).await["text"], "hi", "{kind}");
         }
+        // a body of null or of another type than an object
+        let r = alice.post("/api/messages").json(&json!(null)).send().await.unwrap();
+        assert_eq!(expect(r, 400).await, json!({"non_field_errors": ["No data provided"]}));
+        let r = alice.post("/api/messages").json(&json!(["hi"])).send().await.unwrap();
+        assert_eq!(expect(r, 400).await, json!({"non_field_errors": ["Invalid data. Expected a dictionary, but got list."]}));
         // blanks are no JSON; nothing at all is an empty object
         let r = alice.post("/api/messages").header("Content-Type", "application/json").body("  \n").send().await.unwrap();
         assert!(expect(r, 400).await["detail"].as_str().unwrap().starts_with("JSON parse error - "));

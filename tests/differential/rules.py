@@ -496,15 +496,6 @@ KNOWN_DEFECTS = [
         frozenset({"body"}),
     ),
     Rule(
-        "a JSON null body: DRF's text",
-        "DRF answers a body of `null` with 400 {\"non_field_errors\": [\"No data provided\"]}; "
-        "Hearth answers \"Invalid data. Expected a dictionary, but got NoneType.\".",
-        ANY_ROUTE,
-        lambda req, h, r, d: req.encoding.startswith("json") and req.body is None and h.status == r.status == 400
-        and r.json == {"non_field_errors": ["No data provided"]},
-        frozenset({"body"}),
-    ),
-    Rule(
         "lone surrogates: a parse error instead of DRF's field error",
         "A JSON string with an unpaired \\ud800-\\udfff escape is valid JSON; DRF refuses it per "
         "field (\"Surrogate characters are not allowed: U+D800.\"), Hearth's parser refuses the "

@@ -159,6 +159,19 @@ impl<S: Send + Sync, const MULTIPART: bool> FromRequest<S> for Body<MULTIPART> {
     }
 }
 
+/// The body's bytes as `gate` read them, within BODY_LIMIT: axum's own `Bytes`
+/// extractor refuses more than its 2 MiB default, with a text/plain 413.
+#[derive(Debug)]
+pub struct RawBody(pub Bytes);
+
+impl<S: Send + Sync> FromRequest<S> for RawBody {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, _: &S) -> Result<Self, ApiError> {
+        read(req).await.map(|(_, bytes)| RawBody(bytes))
+    }
+}
+
 impl<S: Send + Sync> FromRequest<S> for ViewBody {
     type Rejection = ApiError;
 

@@ -3,7 +3,7 @@
 
 mod body;
 
-pub use body::{form_to_value, parse_view_body, Body, JsonOrForm, ViewBody};
+pub use body::{form_to_value, parse_view_body, Body, JsonOrForm, RawBody, ViewBody};
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;

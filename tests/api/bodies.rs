@@ -112,6 +112,17 @@ both_backends! {
         assert_eq!(app.count("users").await, 0);
     }
 
+    async fn a_session_view_takes_a_body_up_to_the_configured_limit(app) {
+        // BODY_LIMIT (2.5 MB by default) applies here as everywhere, not axum's 2 MiB
+        let browser = app.browser_session().await;
+        let body = json!({"username": "nobody", "password": "x", "padding": "x".repeat(2_300_000)});
+        let r = browser.post_csrf("/authentication/login").json(&body).send().await.unwrap();
+        assert_eq!(expect(r, 200).await, json!({"error": "Username and/or password incorrect"}));
+        let body = json!({"username": "nobody", "password": "x", "padding": "x".repeat(2_700_000)});
+        let r = browser.post_csrf("/authentication/login").json(&body).send().await.unwrap();
+        assert_eq!(expect(r, 413).await, json!({"detail": "Request body is too large."}));
+    }
+
     async fn seed_002s_logout_takes_json_and_forms_only(app) {
         let (_, refresh) = {
             let alice = app.user("alice").await;

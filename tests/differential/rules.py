@@ -373,15 +373,6 @@ KNOWN_DEFECTS = [
         lambda req, h, r, d: non_string(req, "username", "password") and r.status == 400 and h.status in (200, 400),
     ),
     Rule(
-        "session views: a 2 MiB body limit, and a text/plain 413",
-        "The session views refuse a body over 2 MiB (2,097,152 bytes) with 413 text/plain "
-        "\"Failed to buffer the request body: length limit exceeded\", before the CSRF check; "
-        "the configured limit (BODY_LIMIT, 2.5 MB) and the JSON {\"detail\": \"Request body is "
-        "too large.\"} apply everywhere else, and on the reference here too.",
-        SESSION_VIEWS,
-        lambda req, h, r, d: h.status == 413 and h.content_type.startswith("text/plain"),
-    ),
-    Rule(
         "an offset past 64 bits is read as 0",
         "DRF's LimitOffsetPagination takes ?offset=99999999999999999999 as that number (an "
         "empty page); Hearth falls back to offset 0 and answers the first page.",

@@ -2,7 +2,6 @@
 //! cookie on every answer, and Django's CSRF check on every POST (whatever other
 //! credentials come with it).
 
-use axum::body::Bytes;
 use axum::extract::{FromRequestParts, State};
 use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, HeaderValue};
@@ -17,7 +16,7 @@ use crate::auth::logins::Client;
 use crate::auth::routes::register::{create_user, plain_view_errors};
 use crate::auth::{csrf, users};
 use crate::error::ApiError;
-use crate::extract::parse_view_body;
+use crate::extract::{parse_view_body, RawBody};
 use crate::fields::{join_messages, loose_text};
 use crate::json::Json;
 use crate::state::AppState;
@@ -142,7 +141,7 @@ pub async fn login_get(State(state): State<AppState>, req: SessionRequest) -> Re
 pub async fn login_post(
     State(state): State<AppState>,
     req: SessionRequest,
-    bytes: Bytes,
+    RawBody(bytes): RawBody,
 ) -> Result<Response, ApiError> {
     let data = match req.checked_body(&state, &bytes) {
         Ok(data) => data,
@@ -185,7 +184,7 @@ pub async fn register_get(State(state): State<AppState>, req: SessionRequest) ->
 pub async fn register_post(
     State(state): State<AppState>,
     req: SessionRequest,
-    bytes: Bytes,
+    RawBody(bytes): RawBody,
 ) -> Result<Response, ApiError> {
     let data = match req.checked_body(&state, &bytes) {
         Ok(data) => data,
@@ -245,7 +244,7 @@ pub async fn logout_get(State(state): State<AppState>, req: SessionRequest) -> R
 pub async fn logout_post(
     State(state): State<AppState>,
     req: SessionRequest,
-    bytes: Bytes,
+    RawBody(bytes): RawBody,
 ) -> Result<Response, ApiError> {
     // logout reads no body: only the CSRF check can refuse it
     req.check_csrf(&state, &bytes)?;

@@ -221,7 +221,15 @@ pub(super) async fn append_slash(routes: Router, req: Request) -> Response {
         .await
         .map(|r| r.status() != StatusCode::NOT_FOUND);
     if found.unwrap_or(false) {
-        (StatusCode::MOVED_PERMANENTLY, [(header::LOCATION, target)]).into_response()
+        // Django's redirect: an empty HTML page
+        (
+            StatusCode::MOVED_PERMANENTLY,
+            [
+                (header::LOCATION, target),
+                (header::CONTENT_TYPE, "text/html; charset=utf-8".to_owned()),
+            ],
+        )
+            .into_response()
     } else {
         ApiError::RouteNotFound.into_response()
     }

@@ -171,6 +171,15 @@ both_backends! {
         assert_eq!(app.count("messages").await, 0);
     }
 
+    async fn a_get_without_its_slash_is_sent_to_it_as_django_sends_it(app) {
+        let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+        let r = client.get(app.url("/api/blogposts?limit=2")).send().await.unwrap();
+        assert_eq!(r.status(), 301);
+        assert_eq!(r.headers()["location"], "/api/blogposts/?limit=2");
+        assert_eq!(r.headers()["content-type"], "text/html; charset=utf-8");
+        assert_eq!(r.text().await.unwrap(), "");
+    }
+
     async fn hsts_is_sent_when_configured(app, |s| { s.secure_hsts_seconds = 3600; }) {
         let r = app.anon().get(app.url("/healthz")).send().await.unwrap();
         assert_eq!(r.headers()["strict-transport-security"], "max-age=3600");

@@ -513,14 +513,6 @@ KNOWN_DEFECTS = [
         lambda req, h, r, d: req.toggle_slash and req.route.endswith("/") and r.status == 301 and h.status == 404,
     ),
     Rule(
-        "the slash redirect has no Content-Type",
-        "Django's 301 to the slashed path is text/html; charset=utf-8 with an empty body; "
-        "Hearth's has no Content-Type.",
-        ANY_ROUTE,
-        lambda req, h, r, d: h.status == r.status == 301 and not h.content_type and not h.text and not r.text,
-        frozenset({"content-type"}),
-    ),
-    Rule(
         "Allow leaves out OPTIONS",
         "DRF's Allow on a 405 lists OPTIONS (every APIView answers it); Hearth's does not.",
         ANY_ROUTE,

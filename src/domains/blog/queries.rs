@@ -126,7 +126,7 @@ pub struct PostRow {
     pub at: NaiveDateTime,
 }
 
-/// A stored post without its author's name, as `RETURNING` gives it.
+/// A stored post without its author's name: the table's columns, as `RETURNING` gives them.
 #[derive(Queryable)]
 struct Stored {
     id: i64,
@@ -162,14 +162,7 @@ impl Inserts for Add {
         let stored: Vec<Stored> = conn.load(
             diesel::insert_into(blog_posts::table)
                 .values(&values)
-                .returning((
-                    blog_posts::id,
-                    blog_posts::title,
-                    blog_posts::content,
-                    blog_posts::author_id,
-                    blog_posts::created_at,
-                    blog_posts::updated_at,
-                )),
+                .returning(blog_posts::all_columns),
         )?;
         let authors: std::collections::HashMap<i64, &str> = rows
             .iter()

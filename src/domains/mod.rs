@@ -146,6 +146,20 @@ pub async fn not_allowed_on_id_unless_authenticated(
     ApiError::MethodNotAllowed(method)
 }
 
+/// The usernames a batch's rows carry, by user id: an insert returns the ids it
+/// stored, and each row is answered with the name its request already knew.
+pub(crate) struct Names<'a>(std::collections::HashMap<i64, &'a str>);
+
+impl<'a> Names<'a> {
+    pub(crate) fn of<R>(rows: &'a [R], name: impl Fn(&'a R) -> (i64, &'a str)) -> Self {
+        Self(rows.iter().map(name).collect())
+    }
+
+    pub(crate) fn of_user(&self, id: i64) -> String {
+        self.0.get(&id).copied().unwrap_or_default().to_owned()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -164,18 +164,11 @@ impl Inserts for Add {
                 .values(&values)
                 .returning(blog_posts::all_columns),
         )?;
-        let authors: std::collections::HashMap<i64, &str> = rows
-            .iter()
-            .map(|row| (row.author_id, row.author.as_str()))
-            .collect();
+        let authors = crate::domains::Names::of(rows, |row| (row.author_id, &row.author));
         Ok(stored
             .into_iter()
             .map(|s| Post {
-                author: authors
-                    .get(&s.author_id)
-                    .copied()
-                    .unwrap_or_default()
-                    .to_owned(),
+                author: authors.of_user(s.author_id),
                 id: s.id,
                 title: s.title,
                 content: s.content,

@@ -128,21 +128,14 @@ impl Inserts for Post {
                     messages::timestamp,
                 )),
         )?;
-        let senders: std::collections::HashMap<i64, &str> = rows
-            .iter()
-            .map(|row| (row.sender_id, row.sender.as_str()))
-            .collect();
+        let senders = crate::domains::Names::of(rows, |row| (row.sender_id, &row.sender));
         Ok(stored
             .into_iter()
             .map(|(id, sender_id, text, timestamp)| Message {
                 id,
                 text,
                 sender_id,
-                sender: senders
-                    .get(&sender_id)
-                    .copied()
-                    .unwrap_or_default()
-                    .to_owned(),
+                sender: senders.of_user(sender_id),
                 timestamp,
             })
             .collect())
